@@ -1,0 +1,21 @@
+# Warnings, sanitizers and hardening shared by every target of the project.
+add_library(kenc_compile_options INTERFACE)
+target_compile_options(kenc_compile_options INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
+  -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
+  $<$<BOOL:${KENC_WERROR}>:-Werror>)
+
+if(KENC_SANITIZE AND KENC_TSAN)
+  message(FATAL_ERROR "KENC_SANITIZE and KENC_TSAN cannot be combined")
+endif()
+if(KENC_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+if(KENC_TSAN)
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+endif()
+if(KENC_FUZZ AND NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  message(FATAL_ERROR "KENC_FUZZ needs clang: configure with -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang")
+endif()

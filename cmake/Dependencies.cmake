@@ -1,0 +1,74 @@
+# Every third-party dependency comes from a Debian package; scripts/setup.sh installs them all.
+# A missing one stops the configuration with the name of the package to install.
+
+function(kenc_require found_var package)
+  if(NOT ${found_var})
+    message(FATAL_ERROR "Missing dependency: install the Debian package '${package}' "
+                        "(or run scripts/setup.sh, which installs everything).")
+  endif()
+endfunction()
+
+find_package(PkgConfig QUIET)
+kenc_require(PKG_CONFIG_FOUND pkg-config)
+
+find_package(Threads REQUIRED)
+
+find_package(OpenSSL 3.0 QUIET)
+kenc_require(OPENSSL_FOUND libssl-dev)
+
+find_package(Protobuf QUIET)
+kenc_require(Protobuf_FOUND "libprotobuf-dev protobuf-compiler")
+
+find_package(gRPC CONFIG QUIET)
+kenc_require(gRPC_FOUND "libgrpc++-dev protobuf-compiler-grpc")
+find_program(KENC_GRPC_CPP_PLUGIN grpc_cpp_plugin)
+kenc_require(KENC_GRPC_CPP_PLUGIN protobuf-compiler-grpc)
+
+find_path(ASIO_INCLUDE_DIR asio.hpp)
+kenc_require(ASIO_INCLUDE_DIR libasio-dev)
+add_library(kenc_asio INTERFACE)
+target_include_directories(kenc_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
+target_compile_definitions(kenc_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+target_link_libraries(kenc_asio INTERFACE Threads::Threads)
+
+find_package(CURL QUIET)
+kenc_require(CURL_FOUND libcurl4-openssl-dev)
+
+find_package(glog CONFIG QUIET)
+kenc_require(glog_FOUND libgoogle-glog-dev)
+
+find_package(yaml-cpp CONFIG QUIET)
+kenc_require(yaml-cpp_FOUND libyaml-cpp-dev)
+
+find_package(nlohmann_json CONFIG QUIET)
+kenc_require(nlohmann_json_FOUND nlohmann-json3-dev)
+
+find_package(ZLIB QUIET)
+kenc_require(ZLIB_FOUND zlib1g-dev)
+
+find_package(Snappy CONFIG QUIET)
+kenc_require(Snappy_FOUND libsnappy-dev)
+
+pkg_check_modules(LZ4 QUIET IMPORTED_TARGET liblz4)
+kenc_require(LZ4_FOUND liblz4-dev)
+
+pkg_check_modules(ZSTD QUIET IMPORTED_TARGET libzstd)
+kenc_require(ZSTD_FOUND libzstd-dev)
+
+if(KENC_BUILD_TESTS)
+  find_package(GTest CONFIG QUIET)
+  kenc_require(GTest_FOUND "libgtest-dev libgmock-dev")
+  pkg_check_modules(RDKAFKA QUIET IMPORTED_TARGET rdkafka)
+  kenc_require(RDKAFKA_FOUND librdkafka-dev)
+  find_program(KENC_KCAT kcat)
+  kenc_require(KENC_KCAT kcat)
+  find_program(KENC_JAVA java)
+  kenc_require(KENC_JAVA openjdk-17-jdk-headless)
+  find_program(KENC_MVN mvn)
+  kenc_require(KENC_MVN maven)
+endif()
+
+if(KENC_BUILD_BENCH)
+  find_package(benchmark CONFIG QUIET)
+  kenc_require(benchmark_FOUND libbenchmark-dev)
+endif()

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace kenc {
+
+// A read-only slice of a shared buffer. Decoded messages point into the frame they came from
+// (for example a Produce request's `records`) instead of copying: the slice keeps the frame
+// alive. Copying a SharedBytes copies a pointer, never the bytes.
+class SharedBytes {
+ public:
+  SharedBytes() = default;
+  explicit SharedBytes(std::vector<uint8_t> bytes)
+      : owner_(std::make_shared<const std::vector<uint8_t>>(std::move(bytes))),
+        view_(owner_->data(), owner_->size()) {}
+  SharedBytes(std::shared_ptr<const std::vector<uint8_t>> owner, std::span<const uint8_t> view)
+      : owner_(std::move(owner)), view_(view) {}
+
+  // A sub-slice sharing the same owner. `offset + length` must lie within this slice.
+  SharedBytes slice(size_t offset, size_t length) const {
+    return SharedBytes(owner_, view_.subspan(offset, length));
+  }
+
+  std::span<const uint8_t> view() const { return view_; }
+  const uint8_t* data() const { return view_.data(); }
+  size_t size() const { return view_.size(); }
+  bool empty() const { return view_.empty(); }
+
+ private:
+  std::shared_ptr<const std::vector<uint8_t>> owner_;
+  std::span<const uint8_t> view_;
+};
+
+}  // namespace kenc
