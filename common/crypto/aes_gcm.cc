@@ -45,10 +45,10 @@ bool feed_aad(EVP_CIPHER_CTX* ctx, AadParts aad, bool encrypt) {
     if (part.empty()) continue;
     if (!fits_int(part.size())) return false;
     int unused = 0;
-    int ok = encrypt ? EVP_EncryptUpdate(ctx, nullptr, &unused, part.data(),
-                                         static_cast<int>(part.size()))
-                     : EVP_DecryptUpdate(ctx, nullptr, &unused, part.data(),
-                                         static_cast<int>(part.size()));
+    int ok =
+        encrypt
+            ? EVP_EncryptUpdate(ctx, nullptr, &unused, part.data(), static_cast<int>(part.size()))
+            : EVP_DecryptUpdate(ctx, nullptr, &unused, part.data(), static_cast<int>(part.size()));
     if (ok != 1) return false;
   }
   return true;
@@ -75,9 +75,8 @@ Status AesGcmEncryptor::encrypt(const GcmIv& iv, AadParts aad, std::span<const u
     return make_error(ErrorCode::kInternal, "AES-256-GCM encryption setup failed");
   }
   int written = 0;
-  if (!plaintext.empty() &&
-      EVP_EncryptUpdate(ctx, ciphertext.data(), &written, plaintext.data(),
-                        static_cast<int>(plaintext.size())) != 1) {
+  if (!plaintext.empty() && EVP_EncryptUpdate(ctx, ciphertext.data(), &written, plaintext.data(),
+                                              static_cast<int>(plaintext.size())) != 1) {
     return make_error(ErrorCode::kInternal, "AES-256-GCM encryption failed");
   }
   int final_len = 0;
@@ -107,9 +106,8 @@ Status AesGcmDecryptor::decrypt(const GcmIv& iv, AadParts aad, std::span<const u
     return make_error(ErrorCode::kInternal, "AES-256-GCM decryption setup failed");
   }
   int written = 0;
-  if (!ciphertext.empty() &&
-      EVP_DecryptUpdate(ctx, plaintext.data(), &written, ciphertext.data(),
-                        static_cast<int>(ciphertext.size())) != 1) {
+  if (!ciphertext.empty() && EVP_DecryptUpdate(ctx, plaintext.data(), &written, ciphertext.data(),
+                                               static_cast<int>(ciphertext.size())) != 1) {
     return make_error(ErrorCode::kInternal, "AES-256-GCM decryption failed");
   }
   // OpenSSL's API takes a non-const tag pointer for SET_TAG but only reads from it.

@@ -26,7 +26,8 @@ struct IvFields {
 // uniqueness matters, not ordering).
 class IvSequence {
  public:
-  IvSequence(uint32_t lease_number, uint64_t budget) : lease_number_(lease_number), budget_(budget) {}
+  IvSequence(uint32_t lease_number, uint64_t budget)
+      : lease_number_(lease_number), budget_(budget) {}
 
   Result<IvFields> next();
   // How many IVs are left (a hint for lease renewal; may be stale under concurrency).

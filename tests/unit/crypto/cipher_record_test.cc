@@ -149,13 +149,13 @@ TEST(CipherRecord, RejectsBadHeaderValues) {
 TEST(CipherRecord, RejectsGarbageValues) {
   const std::vector<std::vector<uint8_t>> garbage{
       {},
-      {0x00},                                      // EDEK length 0
-      {0x80, 0x80, 0x80, 0x80, 0x80, 0x01},        // overlong varint
-      {0xFF, 0xFF, 0xFF, 0xFF, 0x0F},              // EDEK length 2^32-1
-      {0x81, 0x80, 0x04},                          // EDEK length 65537
-      {0x05, 0x01, 'k', 0x01, 0xAA},               // truncated EDEK
-      {0x04, 0x01, 'k', 0x01, 0xAA, 0x01, 0x01},   // no tag
-      {0x04, 0x00, 'k', 0x01, 0xAA, 0x01, 0x01},   // EDEK with an empty KEK id
+      {0x00},                                                       // EDEK length 0
+      {0x80, 0x80, 0x80, 0x80, 0x80, 0x01},                         // overlong varint
+      {0xFF, 0xFF, 0xFF, 0xFF, 0x0F},                               // EDEK length 2^32-1
+      {0x81, 0x80, 0x04},                                           // EDEK length 65537
+      {0x05, 0x01, 'k', 0x01, 0xAA},                                // truncated EDEK
+      {0x04, 0x01, 'k', 0x01, 0xAA, 0x01, 0x01},                    // no tag
+      {0x04, 0x00, 'k', 0x01, 0xAA, 0x01, 0x01},                    // EDEK with an empty KEK id
       {0x04, 0x01, 'k', 0x01, 0xAA, 0x80, 0x80, 0x80, 0x80, 0x10},  // lease >= 2^32
   };
   for (const auto& value : garbage) {
