@@ -74,7 +74,7 @@ struct AdminServer::Impl {
   }
 
   asio::awaitable<void> session(tcp::socket socket) {
-    ++open_connections;
+    // open_connections was counted by the accept loop, before this coroutine first ran.
     struct Release {
       size_t& n;
       ~Release() { --n; }
@@ -138,6 +138,7 @@ struct AdminServer::Impl {
         socket.close(ec);
         continue;
       }
+      ++open_connections;
       asio::co_spawn(io, session(std::move(socket)), asio::detached);
     }
   }
