@@ -113,7 +113,9 @@ void RawDecrypt(benchmark::State& state) {
     EVP_DecryptUpdate(dec.ctx, out.data(), &len, ct.data(), static_cast<int>(size));
     EVP_CIPHER_CTX_ctrl(dec.ctx, EVP_CTRL_GCM_SET_TAG, 16, tag);
     int ok = EVP_DecryptFinal_ex(dec.ctx, out.data() + len, &len);
-    if (ok != 1) state.SkipWithError("raw decrypt failed");
+    if (ok != 1) {
+      state.SkipWithError("raw decrypt failed");
+    }
     benchmark::DoNotOptimize(out.data());
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * size));
@@ -171,7 +173,9 @@ class RatioReporter : public benchmark::ConsoleReporter {
     ConsoleReporter::ReportRuns(runs);
     for (const auto& run : runs) {
       auto it = run.counters.find("bytes_per_second");
-      if (it != run.counters.end()) rates_[run.benchmark_name()] = it->second.value;
+      if (it != run.counters.end()) {
+        rates_[run.benchmark_name()] = it->second.value;
+      }
     }
   }
   void PrintRatios() const {
@@ -183,7 +187,9 @@ class RatioReporter : public benchmark::ConsoleReporter {
         std::string suffix = op == "DecryptViaCaches" ? "/threads:1" : "";
         auto raw = rates_.find("Raw" + raw_op + "/" + size);
         auto kenc = rates_.find("Kenc" + op + "/" + size + suffix);
-        if (raw == rates_.end() || kenc == rates_.end()) continue;
+        if (raw == rates_.end() || kenc == rates_.end()) {
+          continue;
+        }
         std::printf("%-18s %8s %12.1f %12.1f %8.2f\n", op.c_str(), size.c_str(), raw->second / 1e6,
                     kenc->second / 1e6, kenc->second / raw->second);
       }

@@ -60,7 +60,9 @@ struct DekCache::State {
   // Under the lock: the live entry for `key` (moved to the front), or nullptr.
   DekPtr lookup_locked(std::string_view key, Clock::time_point t) {
     auto it = index.find(key);
-    if (it == index.end()) return nullptr;
+    if (it == index.end()) {
+      return nullptr;
+    }
     auto entry = it->second;
     if (t - entry->last_used > options.idle_ttl) {
       index.erase(it);
@@ -74,7 +76,9 @@ struct DekCache::State {
   }
 
   void insert_locked(const std::string& key, DekPtr dek, Clock::time_point t) {
-    if (options.max_entries == 0) return;
+    if (options.max_entries == 0) {
+      return;
+    }
     if (auto it = index.find(key); it != index.end()) {
       lru.erase(it->second);
       index.erase(it);
@@ -115,12 +119,16 @@ struct DekCache::State {
       } else {
         ++stats.unwrap_failures;
         if (options.negative_ttl.count() > 0 && remember_failure(outcome.error().code)) {
-          if (negative.size() >= options.max_entries) negative.clear();
+          if (negative.size() >= options.max_entries) {
+            negative.clear();
+          }
           negative[key] = Negative{outcome.error(), t + options.negative_ttl};
         }
       }
     }
-    for (auto& waiter : waiters) waiter(outcome);
+    for (auto& waiter : waiters) {
+      waiter(outcome);
+    }
   }
 };
 
@@ -134,7 +142,9 @@ DekCache::~DekCache() = default;
 DekPtr DekCache::find(std::span<const uint8_t> edek) {
   std::lock_guard lock(state_->mutex);
   DekPtr dek = state_->lookup_locked(as_key(edek), state_->now());
-  if (dek) ++state_->stats.hits;
+  if (dek) {
+    ++state_->stats.hits;
+  }
   return dek;
 }
 
@@ -174,7 +184,9 @@ void DekCache::get(std::span<const uint8_t> edek, DekDone done) {
   auto once = std::make_shared<std::atomic<bool>>(false);
   s.unwrap(edek, [state = state_, key = std::move(owned_key),
                   once](Result<crypto::SecureBytes> result) mutable {
-    if (once->exchange(true)) return;  // a second call of done is ignored
+    if (once->exchange(true)) {
+      return;  // a second call of done is ignored
+    }
     state->complete(key, std::move(result));
   });
 }

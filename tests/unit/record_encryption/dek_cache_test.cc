@@ -105,10 +105,14 @@ TEST(DekCache, ConcurrentMissesForOneEdekShareOneUnwrap) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
-      for (int i = 0; i < 25; ++i) cache.get(edek('x'), results.callback());
+      for (int i = 0; i < 25; ++i) {
+        cache.get(edek('x'), results.callback());
+      }
     });
   }
-  for (auto& th : threads) th.join();
+  for (auto& th : threads) {
+    th.join();
+  }
   EXPECT_EQ(unwrap.calls, 1);
   EXPECT_TRUE(results.got.empty());
   cache.get(edek('y'), results.callback());  // another EDEK gets its own unwrap
@@ -279,7 +283,9 @@ TEST(DekCache, StressFromSeveralThreads) {
       while (true) {
         std::unique_lock lock(mutex);
         cv.wait(lock, [&] { return stop || !queue.empty(); });
-        if (queue.empty()) return;
+        if (queue.empty()) {
+          return;
+        }
         auto job = std::move(queue.front());
         queue.pop_front();
         lock.unlock();
@@ -305,20 +311,28 @@ TEST(DekCache, StressFromSeveralThreads) {
       for (int i = 0; i < kPerThread; ++i) {
         char c = static_cast<char>('A' + (i * 7 + t) % 16);
         cache.get(edek(c), [&, c](Result<DekPtr> r) {
-          if (!r.ok() || (*r)->key.view()[0] != static_cast<uint8_t>(c)) ++wrong;
+          if (!r.ok() || (*r)->key.view()[0] != static_cast<uint8_t>(c)) {
+            ++wrong;
+          }
           ++answered;
         });
       }
     });
   }
-  for (auto& th : callers) th.join();
-  while (answered.load() < kThreads * kPerThread) std::this_thread::yield();
+  for (auto& th : callers) {
+    th.join();
+  }
+  while (answered.load() < kThreads * kPerThread) {
+    std::this_thread::yield();
+  }
   {
     std::lock_guard lock(mutex);
     stop = true;
   }
   cv.notify_all();
-  for (auto& th : completers) th.join();
+  for (auto& th : completers) {
+    th.join();
+  }
   EXPECT_EQ(wrong.load(), 0);
   auto stats = cache.stats();
   EXPECT_EQ(stats.hits + stats.misses, uint64_t{kThreads} * kPerThread);
