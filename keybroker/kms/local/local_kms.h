@@ -1,0 +1,58 @@
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "keybroker/kms/kms.h"
+
+namespace kenc::keybroker::kms {
+
+struct LocalKmsOptions {
+  // JSON file holding every KEK version. Must not be readable by group or others.
+  std::filesystem::path key_file;
+  // When true, describe_kek/generate_dek create a KEK that does not exist yet (demos, tests).
+  bool create_missing_keks = false;
+};
+
+// An embedded KMS for development and demos: 256-bit KEKs, versioned, kept in a 0600 file.
+//
+// A wrapped DEK is `nonce (12 random bytes) || AES-256-GCM ciphertext (32) || tag (16)`; the
+// AAD binds the KEK id and version, so a wrapped key moved to another KEK or version fails to
+// unwrap (kDataLoss). Rotation adds a version; old versions stay to unwrap old DEKs.
+class LocalKms final : public Kms {
+ public:
+  // Loads (or creates, empty, with mode 0600) the key file. Errors: the file is group or world
+  // readable (kPermissionDenied), unreadable, or malformed (kInvalidArgument).
+  static Result<std::unique_ptr<LocalKms>> open(LocalKmsOptions options);
+
+  std::string name() const override { return "local"; }
+  Result<KekInfo> describe_kek(const std::string& kek_id) override;
+  Result<GeneratedDek> generate_dek(const std::string& kek_id) override;
+  Result<crypto::SecureBytes> unwrap_dek(const std::string& kek_id, uint32_t kek_version,
+                                         std::span<const uint8_t> wrapped) override;
+  Status health() override;
+
+  // Creates a KEK with version 1. kInvalidArgument if it exists or the id is not valid.
+  Result<KekInfo> create_kek(const std::string& kek_id);
+  // Adds a new latest version to an existing KEK and persists it.
+  Result<KekInfo> rotate_kek(const std::string& kek_id);
+
+ private:
+  explicit LocalKms(LocalKmsOptions options) : options_(std::move(options)) {}
+
+  Status load();
+  Status save_locked();
+  // The KEK's versions (index = version - 1), creating the KEK when configured to.
+  Result<const std::vector<crypto::SecureBytes>*> find_locked(const std::string& kek_id);
+  Result<KekInfo> add_version_locked(const std::string& kek_id);
+
+  LocalKmsOptions options_;
+  std::mutex mu_;
+  std::map<std::string, std::vector<crypto::SecureBytes>> keks_;
+};
+
+}  // namespace kenc::keybroker::kms
