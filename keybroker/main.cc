@@ -1,4 +1,8 @@
-// kenc-keybroker: entry point. Parses the command line and loads the configuration.
+// kenc-keybroker: the key broker daemon. Loads and validates the configuration, opens the KMS
+// and the audit log, serves the KeyBroker gRPC API over mutual TLS until SIGTERM or SIGINT.
+#include <pthread.h>
+
+#include <csignal>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -6,7 +10,14 @@
 #include "common/config/config_error.h"
 #include "common/config/yaml_file.h"
 #include "common/log/logging.h"
+#include "common/tls/tls_version.h"
 #include "kenc/version.h"
+#include "keybroker/audit/audit_log.h"
+#include "keybroker/config/keybroker_config.h"
+#include "keybroker/dek/dek_manager.h"
+#include "keybroker/kms/kms_factory.h"
+#include "keybroker/server/grpc_server.h"
+#include "keybroker/server/key_broker_service.h"
 
 namespace {
 
@@ -37,8 +48,20 @@ int main(int argc, char** argv) {
     return usage(argv[0]);
   }
   kenc::log::init(argv[0]);
+
+  // Block the shutdown signals in every thread (gRPC's included); main waits for them below.
+  sigset_t shutdown_signals;
+  sigemptyset(&shutdown_signals);
+  sigaddset(&shutdown_signals, SIGTERM);
+  sigaddset(&shutdown_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &shutdown_signals, nullptr);
+
+  namespace kb = kenc::keybroker;
+  kb::config::KeybrokerConfig config;
+  std::unique_ptr<kb::kms::Kms> kms;
   try {
-    kenc::config::load_yaml_file(config_path);
+    config = kb::config::parse_keybroker_config(kenc::config::load_yaml_file(config_path));
+    kms = kb::kms::make_kms(config.kms);
   } catch (const kenc::config::ConfigError& e) {
     std::cerr << "configuration error: " << e.what() << "\n";
     return 1;
@@ -47,6 +70,34 @@ int main(int argc, char** argv) {
     std::cout << "configuration OK: " << config_path << "\n";
     return 0;
   }
-  LOG(INFO) << "kenc-keybroker " << kenc::kVersion << " starting";
+  LOG(INFO) << "kenc-keybroker " << kenc::kVersion << " starting (" << kenc::tls::openssl_version()
+            << ", KMS " << kms->name() << ", " << config.policy.rule_count()
+            << " authorization rules)";
+
+  auto audit = kb::audit::AuditLog::open(config.audit_path);
+  if (!audit) {
+    LOG(ERROR) << audit.error().to_string();
+    return 1;
+  }
+  kb::dek::DekManager deks(*kms, config.deks);
+  kb::server::KeyBrokerService service(config, deks, **audit);
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+  try {
+    server = kb::server::start_grpc_server(config, service, &port);
+  } catch (const kenc::config::ConfigError& e) {
+    LOG(ERROR) << "cannot start: " << e.what();
+    return 1;
+  }
+  LOG(INFO) << "listening on " << config.listen << " (port " << port << ", "
+            << (config.insecure_plaintext_for_development ? "PLAINTEXT" : "mutual TLS") << ")";
+
+  int signal_number = 0;
+  sigwait(&shutdown_signals, &signal_number);
+  LOG(INFO) << "received " << strsignal(signal_number) << ", shutting down";
+  // In-flight calls get a few seconds to finish; new ones are refused.
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  server->Wait();
+  LOG(INFO) << "stopped";
   return 0;
 }
