@@ -97,23 +97,26 @@ class World {
 
   // A client whose certificate says `identity`, issued by `ca` (our CA by default).
   std::unique_ptr<KeyBrokerClient> client(int port, const std::string& identity,
-                                          const TestCa* ca = nullptr, CertSpec spec = {}) {
+                                          const TestCa* ca = nullptr, CertSpec spec = {},
+                                          bool wait_for_ready = false) {
     spec.common_name = "client";
     spec.subject_alt_names = "URI:" + identity;
     auto pem = (ca ? *ca : ca_).issue(spec);
     auto [cert, key] = pem.write(dir_, "client-" + std::to_string(++clients_));
-    return client_with(port, cert, key);
+    return client_with(port, cert, key, wait_for_ready);
   }
 
   std::unique_ptr<KeyBrokerClient> client_with(int port, const std::string& cert,
-                                               const std::string& key) const {
+                                               const std::string& key,
+                                               bool wait_for_ready = false) const {
     KeyBrokerClientOptions options;
     options.target = "127.0.0.1:" + std::to_string(port);
     options.ca_file = ca_file_;
     options.cert_file = cert;
     options.key_file = key;
     options.deadline = 5s;
-    options.wait_for_ready = false;  // a refused handshake fails at once
+    // Off in most tests: a refused handshake then fails at once instead of at the deadline.
+    options.wait_for_ready = wait_for_ready;
     auto c = KeyBrokerClient::create(options);
     if (!c.ok()) throw std::runtime_error(c.error().to_string());
     return std::move(c.value());
@@ -373,10 +376,11 @@ TEST_F(KeybrokerDaemonTest, SigtermStopsCleanlyAndARestartNeverReusesADek) {
   auto config = world_.config(port, audit);
   std::vector<uint8_t> first_dek_id, first_edek;
   crypto::SecureBytes first_key;
+  // One client across the restart: its channel reconnects by itself.
+  auto c = world_.client(port, kProxyId, nullptr, {}, /*wait_for_ready=*/true);
   {
     KeybrokerDaemon daemon(world_.dir(), "restart", config, port);
     ASSERT_EQ(daemon.start(), "");
-    auto c = world_.client(port, kProxyId);
     auto l = lease(*c, "orders", "t");
     ASSERT_TRUE(l.ok()) << l.error().to_string();
     first_dek_id = l->dek_id;
@@ -385,9 +389,14 @@ TEST_F(KeybrokerDaemonTest, SigtermStopsCleanlyAndARestartNeverReusesADek) {
     EXPECT_EQ(daemon.stop(), 0) << daemon.log();
     EXPECT_NE(daemon.log().find("shutting down"), std::string::npos);
   }
+  // While the broker is down a call fails, retriably.
+  auto down = lease(*c, "orders", "t");
+  ASSERT_FALSE(down.ok());
+  EXPECT_TRUE(down.error().code == ErrorCode::kUnavailable ||
+              down.error().code == ErrorCode::kDeadlineExceeded)
+      << down.error().to_string();
   KeybrokerDaemon again(world_.dir(), "restart2", config, port);
   ASSERT_EQ(again.start(), "");
-  auto c = world_.client(port, kProxyId);
   auto l = lease(*c, "orders", "t");
   ASSERT_TRUE(l.ok()) << l.error().to_string();
   EXPECT_NE(l->dek_id, first_dek_id);
