@@ -7,6 +7,8 @@
 #include <iostream>
 #include <string>
 
+#include "common/admin/admin_server.h"
+#include "common/admin/metrics.h"
 #include "common/config/config_error.h"
 #include "common/config/yaml_file.h"
 #include "common/log/logging.h"
@@ -79,8 +81,27 @@ int main(int argc, char** argv) {
     LOG(ERROR) << audit.error().to_string();
     return 1;
   }
-  kb::dek::DekManager deks(*kms, config.deks);
-  kb::server::KeyBrokerService service(config, deks, **audit);
+  kenc::admin::MetricsRegistry registry;
+  kb::dek::DekMetrics dek_metrics(registry);
+  kb::server::ServiceMetrics service_metrics(registry);
+  kb::dek::DekManager deks(*kms, config.deks, kb::dek::DekManager::Clock::now, &dek_metrics);
+  kb::server::KeyBrokerService service(config, deks, **audit, &service_metrics);
+
+  // Ready while the KMS answers its health check (asked on the admin thread, 1 s at most).
+  std::unique_ptr<kenc::admin::AdminServer> admin;
+  if (config.admin_port != 0) {
+    kenc::admin::AdminServerOptions admin_options;
+    admin_options.address = config.admin_address;
+    admin_options.port = config.admin_port;
+    admin = std::make_unique<kenc::admin::AdminServer>(admin_options, registry, [&deks] {
+      return deks.kms_health(kb::dek::DekManager::Clock::now() + std::chrono::seconds(1)).ok();
+    });
+    if (kenc::Status started = admin->start(); !started) {
+      LOG(ERROR) << "cannot start the admin HTTP server: " << started.error().to_string();
+      return 1;
+    }
+    LOG(INFO) << "admin HTTP on " << config.admin_address << ":" << admin->port();
+  }
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   try {
@@ -98,6 +119,7 @@ int main(int argc, char** argv) {
   // In-flight calls get a few seconds to finish; new ones are refused.
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
+  if (admin) admin->stop();
   LOG(INFO) << "stopped";
   return 0;
 }

@@ -226,7 +226,7 @@ KeybrokerConfig parse_keybroker_config(const YAML::Node& root) {
   require_map(root, "");
   reject_unknown(root, "",
                  {"listen", "insecure_plaintext_for_development", "tls", "kms", "kek_aliases",
-                  "deks", "unwrap_cache", "audit", "authorization"});
+                  "deks", "unwrap_cache", "audit", "authorization", "admin"});
   KeybrokerConfig c;
   if (root["listen"]) c.listen = string_at(root["listen"], "listen");
   if (c.listen.find(':') == std::string::npos) {
@@ -260,6 +260,27 @@ KeybrokerConfig parse_keybroker_config(const YAML::Node& root) {
     require_map(root["audit"], "audit");
     reject_unknown(root["audit"], "audit", {"path"});
     if (root["audit"]["path"]) c.audit_path = string_at(root["audit"]["path"], "audit.path");
+  }
+  if (root["admin"]) {
+    require_map(root["admin"], "admin");
+    reject_unknown(root["admin"], "admin", {"listen"});
+    if (!root["admin"]["listen"]) throw ConfigError("admin.listen", "is required");
+    auto listen = string_at(root["admin"]["listen"], "admin.listen");
+    auto colon = listen.rfind(':');
+    int port = -1;
+    if (colon != std::string::npos && colon > 0) {
+      try {
+        port = std::stoi(listen.substr(colon + 1));
+      } catch (const std::exception&) {
+        port = -1;
+      }
+    }
+    if (port < 1 || port > 65535) {
+      throw ConfigError("admin.listen",
+                        "must be host:port with a port 1-65535, not '" + listen + "'");
+    }
+    c.admin_address = listen.substr(0, colon);
+    c.admin_port = static_cast<uint16_t>(port);
   }
   if (!root["authorization"]) {
     throw ConfigError("authorization", "is required (without rules every request is denied)");

@@ -39,6 +39,9 @@ struct KeybrokerConfig {
   // Deadline for requests whose caller sets none.
   std::chrono::milliseconds default_deadline = std::chrono::seconds(5);
   std::string audit_path = "-";
+  // Admin HTTP (/metrics, /livez, /readyz); off unless `admin.listen` is set.
+  std::string admin_address;
+  uint16_t admin_port = 0;
   auth::Policy policy;
 
   const std::string& kek_id_for(const std::string& alias) const;

@@ -15,12 +15,37 @@ Error deadline_error(const std::string& what) {
   return make_error(ErrorCode::kDeadlineExceeded, "the KMS did not answer in time (" + what + ")");
 }
 
+void bump(std::atomic<uint64_t>& stat, admin::Counter* counter) {
+  stat.fetch_add(1, std::memory_order_relaxed);
+  if (counter != nullptr) counter->inc();
+}
+
 }  // namespace
 
-DekManager::DekManager(kms::Kms& kms, DekPolicy policy, std::function<Clock::time_point()> now)
+DekMetrics::DekMetrics(admin::MetricsRegistry& registry)
+    : DekMetrics(registry, registry.counter_family("kenc_keybroker_kms_calls_total",
+                                                   "KMS calls made by the key broker", {"call"})) {}
+
+DekMetrics::DekMetrics(admin::MetricsRegistry& registry, admin::CounterFamily& kms_calls)
+    : kms_generate_calls(kms_calls.with({"generate_dek"})),
+      kms_unwrap_calls(kms_calls.with({"unwrap_dek"})),
+      kms_describe_calls(kms_calls.with({"describe_kek"})),
+      unwrap_cache_hits(registry.counter("kenc_keybroker_unwrap_cache_hits_total",
+                                         "Unwrap requests answered from the DEK cache")),
+      unwrap_cache_misses(registry.counter("kenc_keybroker_unwrap_cache_misses_total",
+                                           "Unwrap requests that needed the KMS")),
+      leases_granted(
+          registry.counter("kenc_keybroker_leases_granted_total", "DEK leases handed out")),
+      deks_created(
+          registry.counter("kenc_keybroker_deks_created_total",
+                           "DEKs generated (each retires on budget, age or KEK rotation)")) {}
+
+DekManager::DekManager(kms::Kms& kms, DekPolicy policy, std::function<Clock::time_point()> now,
+                       DekMetrics* metrics)
     : kms_(kms),
       policy_(policy),
       now_(std::move(now)),
+      metrics_(metrics),
       cache_(policy.unwrap_cache_capacity, policy.unwrap_cache_ttl),
       executor_(policy.kms_threads) {}
 
@@ -42,7 +67,7 @@ Result<Lease> DekManager::lease(const std::string& kek_id, uint64_t requested_en
       CurrentDek& current = *state.current;
       auto grant = current.budget.carve(requested_encryptions);
       if (grant) {
-        leases_granted_.fetch_add(1, std::memory_order_relaxed);
+        bump(leases_granted_, metrics_ ? &metrics_->leases_granted : nullptr);
         Lease lease;
         lease.dek = current.dek;
         lease.edek = current.edek;
@@ -96,7 +121,7 @@ Status DekManager::refresh(const std::string& kek_id) {
   }
   if (current && usable(*current, now)) {
     // Only the KEK check is due.
-    kms_describe_calls_.fetch_add(1, std::memory_order_relaxed);
+    bump(kms_describe_calls_, metrics_ ? &metrics_->kms_describe_calls : nullptr);
     auto info = kms_.describe_kek(kek_id);
     if (!info) {
       // Keep serving the DEK we have; try again after another interval.
@@ -118,7 +143,7 @@ Status DekManager::refresh(const std::string& kek_id) {
 }
 
 Status DekManager::install_new_dek(const std::string& kek_id) {
-  kms_generate_calls_.fetch_add(1, std::memory_order_relaxed);
+  bump(kms_generate_calls_, metrics_ ? &metrics_->kms_generate_calls : nullptr);
   auto generated = kms_.generate_dek(kek_id);
   if (!generated) return generated.error();
   auto edek = crypto::serialize_edek(
@@ -131,6 +156,7 @@ Status DekManager::install_new_dek(const std::string& kek_id) {
   unwrapped->kek_id = kek_id;
   unwrapped->kek_version = generated->kek_version;
 
+  if (metrics_ != nullptr) metrics_->deks_created.inc();
   const auto now = now_();
   auto current = std::make_shared<CurrentDek>(
       CurrentDek{unwrapped, edek.value(),
@@ -150,10 +176,10 @@ Result<UnwrapCache::Entry> DekManager::unwrap(std::span<const uint8_t> edek_byte
   if (!edek) return edek.error();
   std::string key(edek_bytes.begin(), edek_bytes.end());
   if (auto hit = cache_.find(key, now_())) {
-    cache_hits_.fetch_add(1, std::memory_order_relaxed);
+    bump(cache_hits_, metrics_ ? &metrics_->unwrap_cache_hits : nullptr);
     return hit;
   }
-  cache_misses_.fetch_add(1, std::memory_order_relaxed);
+  bump(cache_misses_, metrics_ ? &metrics_->unwrap_cache_misses : nullptr);
 
   std::shared_future<Result<UnwrapCache::Entry>> pending;
   {
@@ -166,7 +192,7 @@ Result<UnwrapCache::Entry> DekManager::unwrap(std::span<const uint8_t> edek_byte
       pending = done->get_future().share();
       unwrapping_.emplace(key, pending);
       executor_.post([this, key, parsed = std::move(edek.value()), done]() mutable {
-        kms_unwrap_calls_.fetch_add(1, std::memory_order_relaxed);
+        bump(kms_unwrap_calls_, metrics_ ? &metrics_->kms_unwrap_calls : nullptr);
         Result<UnwrapCache::Entry> result = [&]() -> Result<UnwrapCache::Entry> {
           auto dek = kms_.unwrap_dek(parsed.kek_id, parsed.kek_version, parsed.wrapped);
           if (!dek) return dek.error();
@@ -207,7 +233,7 @@ Result<T> DekManager::run_on_kms(std::function<Result<T>()> call, Clock::time_po
 Result<kms::KekInfo> DekManager::describe(const std::string& kek_id, Clock::time_point deadline) {
   return run_on_kms<kms::KekInfo>(
       [this, kek_id] {
-        kms_describe_calls_.fetch_add(1, std::memory_order_relaxed);
+        bump(kms_describe_calls_, metrics_ ? &metrics_->kms_describe_calls : nullptr);
         return kms_.describe_kek(kek_id);
       },
       deadline);

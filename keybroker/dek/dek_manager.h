@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/admin/metrics.h"
 #include "common/base/result.h"
 #include "keybroker/dek/dek_budget.h"
 #include "keybroker/dek/kms_executor.h"
@@ -48,6 +49,21 @@ struct DekManagerStats {
   uint64_t leases_granted = 0;
 };
 
+// Prometheus counters mirroring DekManagerStats, registered once at start-up.
+struct DekMetrics {
+  explicit DekMetrics(admin::MetricsRegistry& registry);
+  admin::Counter& kms_generate_calls;
+  admin::Counter& kms_unwrap_calls;
+  admin::Counter& kms_describe_calls;
+  admin::Counter& unwrap_cache_hits;
+  admin::Counter& unwrap_cache_misses;
+  admin::Counter& leases_granted;
+  admin::Counter& deks_created;
+
+ private:
+  DekMetrics(admin::MetricsRegistry& registry, admin::CounterFamily& kms_calls);
+};
+
 // Owns the current DEK of every KEK and the cache of unwrapped DEKs.
 //
 // - One current DEK per KEK; leases carve budget and lease numbers from it. It retires when its
@@ -62,7 +78,8 @@ class DekManager {
  public:
   using Clock = std::chrono::steady_clock;
 
-  DekManager(kms::Kms& kms, DekPolicy policy, std::function<Clock::time_point()> now = Clock::now);
+  DekManager(kms::Kms& kms, DekPolicy policy, std::function<Clock::time_point()> now = Clock::now,
+             DekMetrics* metrics = nullptr);
   ~DekManager();
 
   Result<Lease> lease(const std::string& kek_id, uint64_t requested_encryptions,
@@ -96,6 +113,7 @@ class DekManager {
   kms::Kms& kms_;
   const DekPolicy policy_;
   const std::function<Clock::time_point()> now_;
+  DekMetrics* const metrics_;
   UnwrapCache cache_;
 
   std::mutex mu_;

@@ -43,8 +43,9 @@ std::string outcome_name(grpc::StatusCode code) {
 // UNAVAILABLE, wiping any key already placed in the response.
 class CallAudit {
  public:
-  CallAudit(audit::AuditLog& log, std::string identity, const char* operation)
-      : log_(log), start_(Clock::now()) {
+  CallAudit(audit::AuditLog& log, ServiceMetrics* metrics, std::string identity,
+            const char* operation)
+      : log_(log), metrics_(metrics), start_(Clock::now()) {
     record_.time = std::chrono::system_clock::now();
     record_.identity = std::move(identity);
     record_.operation = operation;
@@ -57,6 +58,11 @@ class CallAudit {
     if (!status.ok()) record_.detail = status.error_message();
     record_.latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - start_).count();
     Status written = log_.write(record_);
+    if (metrics_ != nullptr) {
+      metrics_->latency.with({record_.operation}).observe(record_.latency_ms / 1000);
+      metrics_->requests.with({record_.operation, written ? record_.outcome : "audit_failed"})
+          .inc();
+    }
     if (!written) {
       LOG(ERROR) << "audit log write failed, refusing the request: " << written.error().to_string();
       if (key_in_response != nullptr) {
@@ -70,6 +76,7 @@ class CallAudit {
 
  private:
   audit::AuditLog& log_;
+  ServiceMetrics* metrics_;
   Clock::time_point start_;
   audit::AuditRecord record_;
 };
@@ -85,6 +92,13 @@ grpc::Status denied(const std::string& identity, const char* operation, const st
 }
 
 }  // namespace
+
+ServiceMetrics::ServiceMetrics(admin::MetricsRegistry& registry)
+    : requests(registry.counter_family("kenc_keybroker_requests_total",
+                                       "Key broker requests by operation and outcome",
+                                       {"operation", "outcome"})),
+      latency(registry.histogram_family("kenc_keybroker_request_seconds",
+                                        "Key broker request latency", {"operation"})) {}
 
 grpc::StatusCode grpc_code_for(ErrorCode code) {
   switch (code) {
@@ -124,7 +138,7 @@ Clock::time_point KeyBrokerService::deadline_of(const grpc::ServerContext& conte
 grpc::Status KeyBrokerService::LeaseDek(grpc::ServerContext* context,
                                         const v1::LeaseDekRequest* request,
                                         v1::LeaseDekResponse* response) {
-  CallAudit call(audit_, identity_of(*context), "lease");
+  CallAudit call(audit_, metrics_, identity_of(*context), "lease");
   auto& rec = call.record();
   rec.kek_alias = request->kek_alias();
   rec.topic = request->topic();
@@ -158,7 +172,7 @@ grpc::Status KeyBrokerService::LeaseDek(grpc::ServerContext* context,
 grpc::Status KeyBrokerService::UnwrapDek(grpc::ServerContext* context,
                                          const v1::UnwrapDekRequest* request,
                                          v1::UnwrapDekResponse* response) {
-  CallAudit call(audit_, identity_of(*context), "unwrap");
+  CallAudit call(audit_, metrics_, identity_of(*context), "unwrap");
   auto& rec = call.record();
   rec.topic = request->topic();
   const auto* bytes = reinterpret_cast<const uint8_t*>(request->edek().data());
@@ -186,7 +200,7 @@ grpc::Status KeyBrokerService::UnwrapDek(grpc::ServerContext* context,
 grpc::Status KeyBrokerService::ResolveAlias(grpc::ServerContext* context,
                                             const v1::ResolveAliasRequest* request,
                                             v1::ResolveAliasResponse* response) {
-  CallAudit call(audit_, identity_of(*context), "resolve");
+  CallAudit call(audit_, metrics_, identity_of(*context), "resolve");
   auto& rec = call.record();
   rec.kek_alias = request->kek_alias();
   if (request->kek_alias().empty()) {

@@ -2,12 +2,20 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "common/admin/metrics.h"
 #include "kenc/keybroker/v1/keybroker.grpc.pb.h"
 #include "keybroker/audit/audit_log.h"
 #include "keybroker/config/keybroker_config.h"
 #include "keybroker/dek/dek_manager.h"
 
 namespace kenc::keybroker::server {
+
+// Request counts and latencies for /metrics.
+struct ServiceMetrics {
+  explicit ServiceMetrics(admin::MetricsRegistry& registry);
+  admin::CounterFamily& requests;   // {operation, outcome}
+  admin::HistogramFamily& latency;  // {operation}
+};
 
 // The gRPC KeyBroker service. Every call: identify the caller from its certificate, check the
 // authorization policy, do the work through the DEK manager within the call's deadline, and
@@ -19,8 +27,8 @@ namespace kenc::keybroker::server {
 class KeyBrokerService final : public kenc::keybroker::v1::KeyBroker::Service {
  public:
   KeyBrokerService(const config::KeybrokerConfig& config, dek::DekManager& deks,
-                   audit::AuditLog& audit)
-      : config_(config), deks_(deks), audit_(audit) {}
+                   audit::AuditLog& audit, ServiceMetrics* metrics = nullptr)
+      : config_(config), deks_(deks), audit_(audit), metrics_(metrics) {}
 
   grpc::Status LeaseDek(grpc::ServerContext* context, const v1::LeaseDekRequest* request,
                         v1::LeaseDekResponse* response) override;
@@ -39,6 +47,7 @@ class KeyBrokerService final : public kenc::keybroker::v1::KeyBroker::Service {
   const config::KeybrokerConfig& config_;
   dek::DekManager& deks_;
   audit::AuditLog& audit_;
+  ServiceMetrics* metrics_;
 };
 
 // Maps our error codes to gRPC's. A KMS that does not answer in time is UNAVAILABLE: the proxy

@@ -1,6 +1,9 @@
 // The real kenc-keybroker daemon, over real mutual-TLS gRPC, with the local KMS, called through
 // the proxy's key broker client. Certificates are generated at test time.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -165,6 +168,30 @@ std::vector<nlohmann::json> audit_lines(const std::string& path, const std::stri
   return out;
 }
 
+// A minimal HTTP/1.1 GET over loopback; returns the whole response.
+std::string http_get(int port, const std::string& path) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return "connect failed";
+  }
+  std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  if (::write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
+    ::close(fd);
+    return "write failed";
+  }
+  std::string response;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;)
+    response.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return response;
+}
+
 size_t occurrences(const std::string& text, const std::string& needle) {
   size_t n = 0;
   for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
@@ -177,7 +204,12 @@ class KeybrokerMtlsTest : public ::testing::Test {
     world_ = new World();
     audit_path_ = (world_->dir() / "audit.jsonl").string();
     int port = free_port();
-    daemon_ = new KeybrokerDaemon(world_->dir(), "broker", world_->config(port, audit_path_), port);
+    admin_port_ = free_port();
+    daemon_ = new KeybrokerDaemon(
+        world_->dir(), "broker",
+        world_->config(port, audit_path_,
+                       "admin:\n  listen: 127.0.0.1:" + std::to_string(admin_port_) + "\n"),
+        port);
     start_error_ = daemon_->start();
   }
   static void TearDownTestSuite() {
@@ -201,12 +233,14 @@ class KeybrokerMtlsTest : public ::testing::Test {
 
   static World* world_;
   static KeybrokerDaemon* daemon_;
+  static int admin_port_;
   static std::string audit_path_;
   static std::string start_error_;
 };
 
 World* KeybrokerMtlsTest::world_ = nullptr;
 KeybrokerDaemon* KeybrokerMtlsTest::daemon_ = nullptr;
+int KeybrokerMtlsTest::admin_port_ = 0;
 std::string KeybrokerMtlsTest::audit_path_;
 std::string KeybrokerMtlsTest::start_error_;
 
@@ -351,6 +385,29 @@ TEST_F(KeybrokerMtlsTest, EveryCallLeavesAParseableAuditLineWithoutKeyMaterial) 
   buffer << in.rdbuf();
   const std::string all = buffer.str();
   EXPECT_EQ(all.find(dek::to_hex(leased->dek.view())), std::string::npos) << "DEK in audit log";
+}
+
+TEST_F(KeybrokerMtlsTest, AdminHttpServesMetricsLivenessAndReadiness) {
+  auto client = world_->client(port(), kProxyId);
+  auto leased = lease(*client, "orders", topic());
+  ASSERT_TRUE(leased.ok());
+  auto denied = lease(*world_->client(port(), kIntruderId), "orders", topic());
+  ASSERT_FALSE(denied.ok());
+
+  auto livez = http_get(admin_port_, "/livez");
+  EXPECT_EQ(livez.rfind("HTTP/1.1 200", 0), 0u) << livez;
+  auto readyz = http_get(admin_port_, "/readyz");
+  EXPECT_EQ(readyz.rfind("HTTP/1.1 200", 0), 0u) << readyz;
+  auto metrics = http_get(admin_port_, "/metrics");
+  EXPECT_EQ(metrics.rfind("HTTP/1.1 200", 0), 0u) << metrics;
+  for (const char* series :
+       {"kenc_keybroker_requests_total{operation=\"lease\",outcome=\"ok\"}",
+        "kenc_keybroker_requests_total{operation=\"lease\",outcome=\"permission_denied\"}",
+        "kenc_keybroker_kms_calls_total{call=\"generate_dek\"}",
+        "kenc_keybroker_leases_granted_total", "kenc_keybroker_request_seconds_bucket"}) {
+    EXPECT_NE(metrics.find(series), std::string::npos) << "missing " << series << " in\n"
+                                                       << metrics;
+  }
 }
 
 // Each test below starts its own broker.

@@ -55,6 +55,7 @@ deks:
   kek_refresh_interval: 30s
 unwrap_cache: {capacity: 7, ttl: 90s}
 audit: {path: /var/log/kenc/audit.jsonl}
+admin: {listen: "127.0.0.1:9091"}
 )"));
   EXPECT_EQ(c.listen, "0.0.0.0:7000");
   EXPECT_EQ(c.kek_id_for("orders"), "kek-orders-v2");
@@ -68,6 +69,8 @@ audit: {path: /var/log/kenc/audit.jsonl}
   EXPECT_EQ(c.deks.unwrap_cache_capacity, 7u);
   EXPECT_EQ(c.deks.unwrap_cache_ttl, 90s);
   EXPECT_EQ(c.audit_path, "/var/log/kenc/audit.jsonl");
+  EXPECT_EQ(c.admin_address, "127.0.0.1");
+  EXPECT_EQ(c.admin_port, 9091);
 }
 
 TEST(KeybrokerConfig, ErrorsNameTheKey) {
@@ -80,6 +83,8 @@ TEST(KeybrokerConfig, ErrorsNameTheKey) {
   EXPECT_EQ(error_key(base + "deks: {max_dek_age: 10 days}\n"), "deks.max_dek_age");
   EXPECT_EQ(error_key(base + "unwrap_cache: {ttl: 0s}\n"), "unwrap_cache.ttl");
   EXPECT_EQ(error_key(base + "listen: nocolon\n"), "listen");
+  EXPECT_EQ(error_key(base + "admin: {listen: 127.0.0.1:99999}\n"), "admin.listen");
+  EXPECT_EQ(error_key(base + "admin: {}\n"), "admin.listen");
   EXPECT_EQ(error_key(R"(
 kms: {local: {key_file: /k}}
 authorization: {}
