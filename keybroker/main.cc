@@ -18,14 +18,43 @@
 #include "keybroker/config/keybroker_config.h"
 #include "keybroker/dek/dek_manager.h"
 #include "keybroker/kms/kms_factory.h"
+#include "keybroker/kms/local/local_kms.h"
 #include "keybroker/server/grpc_server.h"
 #include "keybroker/server/key_broker_service.h"
 
 namespace {
 
 int usage(const char* argv0) {
-  std::cerr << "usage: " << argv0 << " --config FILE [--check-config] | --version\n";
+  std::cerr << "usage: " << argv0 << " --config FILE [--check-config]\n"
+            << "       " << argv0 << " --config FILE --create-kek ID | --rotate-kek ID\n"
+            << "       " << argv0 << " --version\n"
+            << "--create-kek and --rotate-kek manage the local KMS's key file (kms.type: local);\n"
+            << "a running broker picks the change up at its next KEK refresh.\n";
   return 2;
+}
+
+// --create-kek / --rotate-kek: one change to the local KMS's key file, then exit.
+int manage_local_kek(const kenc::keybroker::config::KeybrokerConfig& config,
+                     const std::string& create_kek, const std::string& rotate_kek) {
+  namespace kms = kenc::keybroker::kms;
+  if (config.kms.type != "local") {
+    std::cerr << "--create-kek and --rotate-kek work on the local KMS only (kms.type is "
+              << config.kms.type << ")\n";
+    return 1;
+  }
+  auto local = kms::LocalKms::open({config.kms.local.key_file, false});
+  if (!local) {
+    std::cerr << local.error().to_string() << "\n";
+    return 1;
+  }
+  auto info =
+      create_kek.empty() ? (*local)->rotate_kek(rotate_kek) : (*local)->create_kek(create_kek);
+  if (!info) {
+    std::cerr << info.error().to_string() << "\n";
+    return 1;
+  }
+  std::cout << "KEK " << info->kek_id << " is at version " << info->latest_version << "\n";
+  return 0;
 }
 
 }  // namespace
@@ -33,6 +62,7 @@ int usage(const char* argv0) {
 int main(int argc, char** argv) {
   std::string config_path;
   bool check_only = false;
+  std::string create_kek, rotate_kek;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--version") == 0) {
       std::cout << "kenc-keybroker " << kenc::kVersion << "\n";
@@ -42,6 +72,10 @@ int main(int argc, char** argv) {
       check_only = true;
     } else if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
       config_path = argv[++i];
+    } else if (std::strcmp(argv[i], "--create-kek") == 0 && i + 1 < argc) {
+      create_kek = argv[++i];
+    } else if (std::strcmp(argv[i], "--rotate-kek") == 0 && i + 1 < argc) {
+      rotate_kek = argv[++i];
     } else {
       return usage(argv[0]);
     }
@@ -71,6 +105,9 @@ int main(int argc, char** argv) {
   if (check_only) {
     std::cout << "configuration OK: " << config_path << "\n";
     return 0;
+  }
+  if (!create_kek.empty() || !rotate_kek.empty()) {
+    return manage_local_kek(config, create_kek, rotate_kek);
   }
   LOG(INFO) << "kenc-keybroker " << kenc::kVersion << " starting (" << kenc::tls::openssl_version()
             << ", KMS " << kms->name() << ", " << config.policy.rule_count()

@@ -1,12 +1,14 @@
 #include "keybroker/kms/local/local_kms.h"
 
 #include <fcntl.h>
+#include <glog/logging.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -136,13 +138,22 @@ Result<std::unique_ptr<LocalKms>> LocalKms::open(LocalKmsOptions options) {
 }
 
 Status LocalKms::load() {
-  const auto& path = options_.key_file;
+  std::lock_guard lock(mu_);
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    if (errno != ENOENT) return io_error(path, "stat");
-    std::lock_guard lock(mu_);
+  if (::stat(options_.key_file.c_str(), &st) != 0) {
+    if (errno != ENOENT) return io_error(options_.key_file, "stat");
     return save_locked();  // a new, empty key file with mode 0600
   }
+  auto keks = read_key_file_locked();
+  if (!keks) return keks.error();
+  keks_ = std::move(keks.value());
+  return Status::Ok();
+}
+
+Result<LocalKms::KekMap> LocalKms::read_key_file_locked() {
+  const auto& path = options_.key_file;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return io_error(path, "stat");
   if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
     return make_error(ErrorCode::kPermissionDenied,
                       "local KMS key file " + path.string() +
@@ -159,7 +170,7 @@ Status LocalKms::load() {
     return make_error(ErrorCode::kInvalidArgument, "local KMS key file " + path.string() +
                                                        " is not a {\"keks\": {...}} document");
   }
-  std::lock_guard lock(mu_);
+  KekMap keks;
   for (auto& [kek_id, versions] : doc["keks"].items()) {
     if (!valid_kek_id(kek_id) || !versions.is_array() || versions.empty()) {
       return make_error(ErrorCode::kInvalidArgument,
@@ -180,9 +191,39 @@ Status LocalKms::load() {
       }
       keys.push_back(std::move(key.value()));
     }
-    keks_[kek_id] = std::move(keys);
+    keks[kek_id] = std::move(keys);
   }
-  return Status::Ok();
+  stamp_ = FileStamp{st.st_ino, st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
+  return keks;
+}
+
+// Another process (`kenc-keybroker --rotate-kek`) may have rewritten the file. Its content is
+// adopted only if it keeps every KEK version we know, byte for byte: a file that lost a version
+// would make old EDEKs unreadable, so it is refused with a warning.
+void LocalKms::reload_if_changed_locked() {
+  struct stat st {};
+  if (::stat(options_.key_file.c_str(), &st) != 0) return;
+  if (FileStamp{st.st_ino, st.st_mtim.tv_sec, st.st_mtim.tv_nsec} == stamp_) return;
+  auto fresh = read_key_file_locked();
+  if (!fresh) {
+    LOG(WARNING) << "local KMS: not reloading the changed key file: " << fresh.error().to_string();
+    stamp_ = FileStamp{st.st_ino, st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
+    return;
+  }
+  for (const auto& [kek_id, versions] : keks_) {
+    auto it = fresh->find(kek_id);
+    bool kept = it != fresh->end() && it->second.size() >= versions.size();
+    for (size_t i = 0; kept && i < versions.size(); ++i) {
+      kept = std::ranges::equal(it->second[i].view(), versions[i].view());
+    }
+    if (!kept) {
+      LOG(WARNING) << "local KMS: the changed key file lost or altered KEK '" << kek_id
+                   << "'; keeping the KEKs already loaded";
+      return;
+    }
+  }
+  keks_ = std::move(fresh.value());
+  LOG(INFO) << "local KMS: reloaded the key file (" << keks_.size() << " KEKs)";
 }
 
 // Writes a temporary file with mode 0600 and renames it over the key file, so a crash never
@@ -219,6 +260,10 @@ Status LocalKms::save_locked() {
     ::unlink(tmp.c_str());
     return io_error(path, "write");
   }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    stamp_ = FileStamp{st.st_ino, st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
+  }
   return Status::Ok();
 }
 
@@ -239,6 +284,7 @@ Result<KekInfo> LocalKms::add_version_locked(const std::string& kek_id) {
 }
 
 Result<const std::vector<crypto::SecureBytes>*> LocalKms::find_locked(const std::string& kek_id) {
+  reload_if_changed_locked();
   auto it = keks_.find(kek_id);
   if (it != keks_.end()) return &it->second;
   if (!valid_kek_id(kek_id)) {
@@ -280,6 +326,10 @@ Result<crypto::SecureBytes> LocalKms::unwrap_dek(const std::string& kek_id, uint
                                                  std::span<const uint8_t> wrapped) {
   std::lock_guard lock(mu_);
   auto it = keks_.find(kek_id);
+  if (it == keks_.end() || kek_version > it->second.size()) {
+    reload_if_changed_locked();  // rotated or created by another process?
+    it = keks_.find(kek_id);
+  }
   if (it == keks_.end()) return make_error(ErrorCode::kNotFound, "no KEK named '" + kek_id + "'");
   if (kek_version == 0 || kek_version > it->second.size()) {
     return make_error(ErrorCode::kNotFound,
@@ -295,6 +345,7 @@ Result<KekInfo> LocalKms::create_kek(const std::string& kek_id) {
     return make_error(ErrorCode::kInvalidArgument, "'" + kek_id + "' is not a valid KEK id");
   }
   std::lock_guard lock(mu_);
+  reload_if_changed_locked();
   if (keks_.contains(kek_id)) {
     return make_error(ErrorCode::kInvalidArgument, "KEK '" + kek_id + "' already exists");
   }
@@ -303,6 +354,7 @@ Result<KekInfo> LocalKms::create_kek(const std::string& kek_id) {
 
 Result<KekInfo> LocalKms::rotate_kek(const std::string& kek_id) {
   std::lock_guard lock(mu_);
+  reload_if_changed_locked();
   if (!keks_.contains(kek_id)) {
     return make_error(ErrorCode::kNotFound, "no KEK named '" + kek_id + "'");
   }

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -23,6 +25,10 @@ struct LocalKmsOptions {
 // A wrapped DEK is `nonce (12 random bytes) || AES-256-GCM ciphertext (32) || tag (16)`; the
 // AAD binds the KEK id and version, so a wrapped key moved to another KEK or version fails to
 // unwrap (kDataLoss). Rotation adds a version; old versions stay to unwrap old DEKs.
+//
+// Another process may rotate or create KEKs in the same file (`kenc-keybroker --rotate-kek`):
+// the file is re-read when it changed, at describe/generate time and when an unwrap names a KEK
+// or version not loaded yet. A rewritten file must keep every known version.
 class LocalKms final : public Kms {
  public:
   // Loads (or creates, empty, with mode 0600) the key file. Errors: the file is group or world
@@ -44,7 +50,18 @@ class LocalKms final : public Kms {
  private:
   explicit LocalKms(LocalKmsOptions options) : options_(std::move(options)) {}
 
+  using KekMap = std::map<std::string, std::vector<crypto::SecureBytes>>;
+  // Identifies one version of the key file (a rewrite renames a new inode into place).
+  struct FileStamp {
+    ino_t inode = 0;
+    int64_t mtime_s = 0;
+    int64_t mtime_ns = 0;
+    bool operator==(const FileStamp&) const = default;
+  };
+
   Status load();
+  Result<KekMap> read_key_file_locked();
+  void reload_if_changed_locked();
   Status save_locked();
   // The KEK's versions (index = version - 1), creating the KEK when configured to.
   Result<const std::vector<crypto::SecureBytes>*> find_locked(const std::string& kek_id);
@@ -52,7 +69,8 @@ class LocalKms final : public Kms {
 
   LocalKmsOptions options_;
   std::mutex mu_;
-  std::map<std::string, std::vector<crypto::SecureBytes>> keks_;
+  KekMap keks_;
+  FileStamp stamp_;
 };
 
 }  // namespace kenc::keybroker::kms

@@ -120,14 +120,22 @@ int KeybrokerDaemon::stop(std::chrono::seconds timeout) {
 
 std::string KeybrokerDaemon::log() const { return read_all(log_path_); }
 
-std::pair<int, std::string> check_config(const std::filesystem::path& config_file) {
-  auto log_path = config_file.string() + ".check.log";
-  std::filesystem::remove(log_path);
-  pid_t pid =
-      spawn({KENC_KEYBROKER_BINARY, "--check-config", "--config", config_file.string()}, log_path);
+std::pair<int, std::string> run_keybroker(const std::vector<std::string>& args) {
+  char tmpl[] = "/tmp/kenc-kb-run-XXXXXX";
+  int fd = ::mkstemp(tmpl);
+  ::close(fd);
+  std::vector<std::string> argv{KENC_KEYBROKER_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  pid_t pid = spawn(argv, tmpl);
   int status = 0;
   ::waitpid(pid, &status, 0);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_all(log_path)};
+  std::string output = read_all(tmpl);
+  ::unlink(tmpl);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+std::pair<int, std::string> check_config(const std::filesystem::path& config_file) {
+  return run_keybroker({"--check-config", "--config", config_file.string()});
 }
 
 }  // namespace kenc::keybroker::testing

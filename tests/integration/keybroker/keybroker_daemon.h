@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace kenc::keybroker::testing {
 
@@ -36,6 +37,9 @@ class KeybrokerDaemon {
   int port_;
   pid_t pid_ = -1;
 };
+
+// Runs kenc-keybroker with `args` to completion; returns its exit status and output.
+std::pair<int, std::string> run_keybroker(const std::vector<std::string>& args);
 
 // Runs `kenc-keybroker --check-config --config <file>`; returns exit status and output.
 std::pair<int, std::string> check_config(const std::filesystem::path& config_file);

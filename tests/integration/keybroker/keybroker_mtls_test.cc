@@ -464,6 +464,44 @@ TEST_F(KeybrokerDaemonTest, SigtermStopsCleanlyAndARestartNeverReusesADek) {
   EXPECT_TRUE(std::ranges::equal(old->dek.view(), first_key.view()));
 }
 
+TEST_F(KeybrokerDaemonTest, AKekRotatedFromTheCommandLineIsPickedUpWhileRunning) {
+  int port = free_port();
+  auto config = world_.config(port, (world_.dir() / "rotate.jsonl").string());
+  const std::string deks = "deks:\n";
+  config.replace(config.find(deks), deks.size(), deks + "  kek_refresh_interval: 200ms\n");
+  KeybrokerDaemon daemon(world_.dir(), "rotate", config, port);
+  ASSERT_EQ(daemon.start(), "");
+  auto client = world_.client(port, kProxyId);
+  auto before = lease(*client, "orders", "t");
+  ASSERT_TRUE(before.ok()) << before.error().to_string();
+  ASSERT_EQ(before->kek_version, 1u);
+
+  auto [status, output] =
+      run_keybroker({"--config", daemon.config_path().string(), "--rotate-kek", "orders-kek"});
+  ASSERT_EQ(status, 0) << output;
+  EXPECT_NE(output.find("KEK orders-kek is at version 2"), std::string::npos) << output;
+
+  // The broker checks the KEK at most every 200 ms; poll until a lease shows the new version.
+  Result<DekLease> after = make_error(ErrorCode::kInternal, "no lease yet");
+  for (int i = 0; i < 100; ++i) {
+    after = lease(*client, "orders", "t");
+    if (!after.ok() || after->kek_version == 2) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(after.ok()) << after.error().to_string();
+  EXPECT_EQ(after->kek_version, 2u) << daemon.log();
+  EXPECT_NE(after->dek_id, before->dek_id);
+  EXPECT_EQ(after->lease_number, 0u);
+  auto old = unwrap(*client, before->edek, "t");
+  ASSERT_TRUE(old.ok()) << old.error().to_string();
+  EXPECT_TRUE(std::ranges::equal(old->dek.view(), before->dek.view()));
+
+  auto [bad_status, bad_output] =
+      run_keybroker({"--config", daemon.config_path().string(), "--rotate-kek", "no-such-kek"});
+  EXPECT_EQ(bad_status, 1);
+  EXPECT_NE(bad_output.find("no KEK named 'no-such-kek'"), std::string::npos) << bad_output;
+}
+
 TEST_F(KeybrokerDaemonTest, CheckConfigNamesTheOffendingKey) {
   int port = free_port();
   auto good = world_.dir() / "good.yaml";

@@ -143,5 +143,48 @@ TEST(LocalKms, KeksSurviveAReopen) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
+TEST(LocalKms, PicksUpKeksRotatedOrCreatedByAnotherProcess) {
+  TempDir dir;
+  auto file = dir.path() / "keks.json";
+  auto broker = open_kms(file, false);
+  ASSERT_NE(broker, nullptr);
+  ASSERT_TRUE(broker->create_kek("orders").ok());
+  auto old_dek = broker->generate_dek("orders");
+  ASSERT_TRUE(old_dek.ok());
+
+  auto admin = open_kms(file, false);  // e.g. kenc-keybroker --rotate-kek orders
+  ASSERT_NE(admin, nullptr);
+  ASSERT_EQ(admin->rotate_kek("orders")->latest_version, 2u);
+  ASSERT_TRUE(admin->create_kek("payments").ok());
+  auto new_dek = admin->generate_dek("orders");
+  ASSERT_TRUE(new_dek.ok());
+
+  EXPECT_EQ(broker->describe_kek("orders")->latest_version, 2u);
+  EXPECT_EQ(broker->generate_dek("orders")->kek_version, 2u);
+  EXPECT_TRUE(broker->describe_kek("payments").ok());
+  auto unwrapped = broker->unwrap_dek("orders", 2, new_dek->wrapped);
+  ASSERT_TRUE(unwrapped.ok()) << unwrapped.error().to_string();
+  EXPECT_TRUE(std::ranges::equal(unwrapped->view(), new_dek->dek.view()));
+  EXPECT_TRUE(broker->unwrap_dek("orders", 1, old_dek->wrapped).ok());
+}
+
+TEST(LocalKms, RefusesAChangedKeyFileThatLostAVersion) {
+  TempDir dir;
+  auto file = dir.path() / "keks.json";
+  auto broker = open_kms(file, false);
+  ASSERT_NE(broker, nullptr);
+  ASSERT_TRUE(broker->create_kek("orders").ok());
+  auto dek = broker->generate_dek("orders");
+  ASSERT_TRUE(dek.ok());
+  // Someone replaces the file with one whose "orders" is a different key.
+  std::filesystem::remove(file);
+  auto other = open_kms(file, false);
+  ASSERT_NE(other, nullptr);
+  ASSERT_TRUE(other->create_kek("orders").ok());
+  // The broker keeps the KEK it had: old EDEKs still unwrap.
+  EXPECT_TRUE(broker->describe_kek("orders").ok());
+  EXPECT_TRUE(broker->unwrap_dek("orders", 1, dek->wrapped).ok());
+}
+
 }  // namespace
 }  // namespace kenc::keybroker::kms
