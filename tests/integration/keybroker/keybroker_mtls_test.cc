@@ -90,6 +90,9 @@ class World {
            "    - identities: ['spiffe://kenc.test/proxy/*']\n"
            "      keks: ['orders', 'orders-*']\n"
            "      operations: [lease, unwrap, resolve]\n"
+           "    - identities: ['proxy-dns.kenc.test', 'cn-only-proxy']\n"
+           "      keks: ['orders']\n"
+           "      operations: [resolve]\n"
            "    - identities: ['" +
            std::string(kAuditorId) +
            "']\n"
@@ -104,6 +107,13 @@ class World {
                                           bool wait_for_ready = false) {
     spec.common_name = "client";
     spec.subject_alt_names = "URI:" + identity;
+    return client_for(port, spec, ca, wait_for_ready);
+  }
+
+  // A client with exactly the certificate `spec` describes.
+  std::unique_ptr<KeyBrokerClient> client_for(int port, const CertSpec& spec,
+                                              const TestCa* ca = nullptr,
+                                              bool wait_for_ready = false) {
     auto pem = (ca ? *ca : ca_).issue(spec);
     auto [cert, key] = pem.write(dir_, "client-" + std::to_string(++clients_));
     return client_with(port, cert, key, wait_for_ready);
@@ -287,6 +297,24 @@ TEST_F(KeybrokerMtlsTest, ResolveAliasMapsAndUnknownKekIsNotFound) {
   auto missing = lease(*client, "orders-unknown", topic());
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound) << missing.error().to_string();
+}
+
+TEST_F(KeybrokerMtlsTest, IdentityIsTheUriSanElseTheDnsSanElseTheCommonName) {
+  CertSpec dns_only{"ignored-cn", "DNS:proxy-dns.kenc.test"};
+  auto by_dns = resolve(*world_->client_for(port(), dns_only), "orders");
+  EXPECT_TRUE(by_dns.ok()) << by_dns.error().to_string();
+
+  CertSpec cn_only{"cn-only-proxy", ""};
+  auto by_cn = resolve(*world_->client_for(port(), cn_only), "orders");
+  EXPECT_TRUE(by_cn.ok()) << by_cn.error().to_string();
+
+  // With a SAN present the CN does not count: this certificate is the intruder.
+  CertSpec san_wins{"cn-only-proxy", std::string("URI:") + kIntruderId};
+  auto by_san = resolve(*world_->client_for(port(), san_wins), "orders");
+  ASSERT_FALSE(by_san.ok());
+  EXPECT_EQ(by_san.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(by_san.error().message.find(kIntruderId), std::string::npos)
+      << by_san.error().to_string();
 }
 
 TEST_F(KeybrokerMtlsTest, AClientWithoutCertificateIsRejected) {
