@@ -69,13 +69,16 @@ class KeyBrokerServiceTest : public ::testing::Test {
     audit_ = std::move(audit::AuditLog::open((dir_.path() / "audit.jsonl").string()).value());
     deks_ = std::make_unique<dek::DekManager>(*flaky_, config_.deks);
     service_ = std::make_unique<KeyBrokerService>(config_, *deks_, *audit_);
-    int port = 0;
-    server_ = start_grpc_server(config_, *service_, &port);
+    server_ = start_grpc_server(config_, *service_, &port_);
+    client_ = make_client(500ms);
+  }
+
+  std::unique_ptr<KeyBrokerClient> make_client(std::chrono::milliseconds deadline) {
     proxy::keybroker_client::KeyBrokerClientOptions options;
-    options.target = "127.0.0.1:" + std::to_string(port);
+    options.target = "127.0.0.1:" + std::to_string(port_);
     options.insecure_plaintext_for_development = true;
-    options.deadline = 500ms;
-    client_ = std::move(KeyBrokerClient::create(options).value());
+    options.deadline = deadline;
+    return std::move(KeyBrokerClient::create(options).value());
   }
   void TearDown() override {
     client_.reset();
@@ -95,6 +98,7 @@ class KeyBrokerServiceTest : public ::testing::Test {
   std::unique_ptr<audit::AuditLog> audit_;
   std::unique_ptr<dek::DekManager> deks_;
   std::unique_ptr<KeyBrokerService> service_;
+  int port_ = 0;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<KeyBrokerClient> client_;
 };
@@ -122,6 +126,33 @@ TEST_F(KeyBrokerServiceTest, AHungKmsIsUnavailableWithinTheCallersDeadline) {
   // while the KMS call was still running, and said why.
   EXPECT_EQ(r.error().code, ErrorCode::kUnavailable) << r.error().to_string();
   EXPECT_NE(r.error().message.find("did not answer in time"), std::string::npos);
+  flaky_->hang_ms = 0;
+}
+
+TEST_F(KeyBrokerServiceTest, ClientCallsReturnAtOnceAndCallBackOnAGrpcThread) {
+  // Slow KMS: every one of the calls below is still in flight when the loop ends.
+  flaky_->hang_ms = 300;
+  client_ = make_client(10s);
+  constexpr int kCalls = 200;
+  const auto caller = std::this_thread::get_id();
+  std::atomic<int> done{0}, ok{0}, on_caller_thread{0};
+  std::atomic<int> finished_while_issuing{0};
+  for (int i = 0; i < kCalls; ++i) {
+    client_->lease_dek("orders", "t", 0, [&](Result<DekLease> r) {
+      if (r.ok()) ++ok;
+      if (std::this_thread::get_id() == caller) ++on_caller_thread;
+      ++done;
+    });
+  }
+  finished_while_issuing = done.load();
+  // Destroying the client waits for every callback.
+  client_.reset();
+  EXPECT_EQ(finished_while_issuing.load(), 0);
+  EXPECT_EQ(done.load(), kCalls);
+  EXPECT_EQ(ok.load(), kCalls);
+  EXPECT_EQ(on_caller_thread.load(), 0);
+  // All 200 leases shared one generate_dek.
+  EXPECT_EQ(deks_->stats().kms_generate_calls, 1u);
   flaky_->hang_ms = 0;
 }
 
