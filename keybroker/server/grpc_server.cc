@@ -29,6 +29,8 @@ std::unique_ptr<grpc::Server> start_grpc_server(const config::KeybrokerConfig& c
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.listen, make_server_credentials(config), bound_port);
   builder.RegisterService(&service);
+  // Requests are an alias or an EDEK (a few hundred bytes): refuse anything larger early.
+  builder.SetMaxReceiveMessageSize(64 * 1024);
   auto server = builder.BuildAndStart();
   if (!server || (bound_port != nullptr && *bound_port == 0)) {
     throw kenc::config::ConfigError(

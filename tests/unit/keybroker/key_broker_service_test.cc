@@ -156,6 +156,23 @@ TEST_F(KeyBrokerServiceTest, ClientCallsReturnAtOnceAndCallBackOnAGrpcThread) {
   flaky_->hang_ms = 0;
 }
 
+TEST_F(KeyBrokerServiceTest, OversizedAndMalformedEdeksAreRefused) {
+  auto unwrap = [&](const std::vector<uint8_t>& edek) {
+    std::promise<Result<proxy::keybroker_client::UnwrappedDek>> p;
+    client_->unwrap_dek(edek, "t", [&](auto r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  };
+  auto huge = unwrap(std::vector<uint8_t>(100 * 1024, 7));
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.error().message.find("larger than max"), std::string::npos)
+      << huge.error().to_string();
+  // Claims a 200-byte KEK id in 3 bytes.
+  auto truncated = unwrap({200, 'a', 'b'});
+  ASSERT_FALSE(truncated.ok());
+  EXPECT_EQ(truncated.error().code, ErrorCode::kInvalidArgument) << truncated.error().to_string();
+  EXPECT_TRUE(lease("orders").ok());  // and the broker carries on
+}
+
 TEST_F(KeyBrokerServiceTest, ErrorCodesMapToGrpc) {
   EXPECT_EQ(grpc_code_for(ErrorCode::kNotFound), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(grpc_code_for(ErrorCode::kUnavailable), grpc::StatusCode::UNAVAILABLE);
