@@ -22,9 +22,13 @@ std::string serialize(const Response& r, bool with_body) {
   out += "Content-Type: ";
   out += r.content_type;
   out += "\r\nContent-Length: " + std::to_string(r.body.size()) + "\r\n";
-  if (r.status == 405) out += "Allow: GET, HEAD\r\n";
+  if (r.status == 405) {
+    out += "Allow: GET, HEAD\r\n";
+  }
   out += "Connection: close\r\n\r\n";
-  if (with_body) out += r.body;
+  if (with_body) {
+    out += r.body;
+  }
   return out;
 }
 
@@ -46,7 +50,9 @@ struct AdminServer::Impl {
       : options(std::move(o)), registry(r), is_ready(std::move(ready)) {}
 
   Response route(std::string_view method, std::string_view target) const {
-    if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
+    if (auto q = target.find('?'); q != std::string_view::npos) {
+      target = target.substr(0, q);
+    }
     Response r;
     if (method != "GET" && method != "HEAD") {
       r.status = 405;
@@ -74,7 +80,7 @@ struct AdminServer::Impl {
   }
 
   asio::awaitable<void> session(tcp::socket socket) {
-    ++open_connections;
+    // open_connections was counted by the accept loop, before this coroutine first ran.
     struct Release {
       size_t& n;
       ~Release() { --n; }
@@ -121,7 +127,9 @@ struct AdminServer::Impl {
     std::string bytes = serialize(response, with_body);
     co_await asio::async_write(socket, asio::buffer(bytes),
                                asio::redirect_error(asio::use_awaitable, ec));
-    if (!ec) socket.shutdown(tcp::socket::shutdown_send, ec);
+    if (!ec) {
+      socket.shutdown(tcp::socket::shutdown_send, ec);
+    }
     deadline.cancel();
   }
 
@@ -131,13 +139,16 @@ struct AdminServer::Impl {
       tcp::socket socket =
           co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
-        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
+          co_return;
+        }
         continue;  // e.g. too many open files: keep serving the others
       }
       if (open_connections >= options.max_connections) {
         socket.close(ec);
         continue;
       }
+      ++open_connections;
       asio::co_spawn(io, session(std::move(socket)), asio::detached);
     }
   }
@@ -150,8 +161,9 @@ AdminServer::AdminServer(AdminServerOptions options, const MetricsRegistry& regi
 AdminServer::~AdminServer() { stop(); }
 
 Status AdminServer::start() {
-  if (impl_->started)
+  if (impl_->started) {
     return make_error(ErrorCode::kInvalidArgument, "admin server already started");
+  }
   std::error_code ec;
   auto address = asio::ip::make_address(impl_->options.address, ec);
   if (ec) {
@@ -161,9 +173,15 @@ Status AdminServer::start() {
   tcp::endpoint endpoint(address, impl_->options.port);
   auto& acceptor = impl_->acceptor;
   acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (!ec) {
+    acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  }
+  if (!ec) {
+    acceptor.bind(endpoint, ec);
+  }
+  if (!ec) {
+    acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  }
   if (ec) {
     std::error_code ignored;
     acceptor.close(ignored);
@@ -179,10 +197,14 @@ Status AdminServer::start() {
 }
 
 void AdminServer::stop() {
-  if (!impl_ || !impl_->started) return;
+  if (!impl_ || !impl_->started) {
+    return;
+  }
   impl_->started = false;
   impl_->io.stop();
-  if (impl_->thread.joinable()) impl_->thread.join();
+  if (impl_->thread.joinable()) {
+    impl_->thread.join();
+  }
   std::error_code ignored;
   impl_->acceptor.close(ignored);
 }

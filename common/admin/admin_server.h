@@ -32,6 +32,8 @@ struct AdminServerOptions {
 // One request per connection (`Connection: close`): scrapers and probes need no more.
 class AdminServer {
  public:
+  // `is_ready` runs on the admin thread: it must be thread-safe (an atomic flag is typical).
+  // A null callback means "never ready".
   AdminServer(AdminServerOptions options, const MetricsRegistry& registry,
               std::function<bool()> is_ready);
   ~AdminServer();

@@ -15,19 +15,27 @@ size_t this_thread_shard(size_t shards) {
 }
 
 bool valid_name(const std::string& name, bool allow_colon) {
-  if (name.empty()) return false;
+  if (name.empty()) {
+    return false;
+  }
   for (size_t i = 0; i < name.size(); ++i) {
     char c = name[i];
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
               (allow_colon && c == ':') || (i > 0 && c >= '0' && c <= '9');
-    if (!ok) return false;
+    if (!ok) {
+      return false;
+    }
   }
   return name.rfind("__", 0) != 0;
 }
 
 std::string format_double(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  if (std::isnan(v)) {
+    return "NaN";
+  }
+  if (std::isinf(v)) {
+    return v > 0 ? "+Inf" : "-Inf";
+  }
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.17g", v);
   return buf;
@@ -50,17 +58,23 @@ void append_escaped(std::string& out, const std::string& s, bool quote) {
 // `{a="x",b="y"}` or "" when there are no labels; `extra` appends one more pair (le=...).
 std::string label_set(const std::vector<std::string>& names, const std::vector<std::string>& values,
                       const char* extra_name = nullptr, const std::string& extra_value = {}) {
-  if (names.empty() && extra_name == nullptr) return {};
+  if (names.empty() && extra_name == nullptr) {
+    return {};
+  }
   std::string out = "{";
   for (size_t i = 0; i < names.size(); ++i) {
-    if (i > 0) out += ',';
+    if (i > 0) {
+      out += ',';
+    }
     out += names[i];
     out += "=\"";
     append_escaped(out, values[i], true);
     out += '"';
   }
   if (extra_name != nullptr) {
-    if (!names.empty()) out += ',';
+    if (!names.empty()) {
+      out += ',';
+    }
     out += extra_name;
     out += "=\"";
     out += extra_value;
@@ -91,7 +105,9 @@ void Counter::inc(uint64_t n) {
 
 uint64_t Counter::value() const {
   uint64_t total = 0;
-  for (const auto& shard : shards_) total += shard.count.load(std::memory_order_relaxed);
+  for (const auto& shard : shards_) {
+    total += shard.count.load(std::memory_order_relaxed);
+  }
   return total;
 }
 
@@ -163,7 +179,9 @@ template class Family<Histogram>;
 
 void MetricsRegistry::claim_name(const std::string& name,
                                  const std::vector<std::string>& label_names) {
-  if (!valid_name(name, true)) throw std::invalid_argument("invalid metric name: " + name);
+  if (!valid_name(name, true)) {
+    throw std::invalid_argument("invalid metric name: " + name);
+  }
   for (const auto& label : label_names) {
     if (!valid_name(label, false) || label == "le") {
       throw std::invalid_argument("invalid label name '" + label + "' for metric " + name);

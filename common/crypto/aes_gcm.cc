@@ -42,14 +42,20 @@ Result<detail::CipherCtx> make_ctx(std::span<const uint8_t> key, bool encrypt) {
 
 bool feed_aad(EVP_CIPHER_CTX* ctx, AadParts aad, bool encrypt) {
   for (auto part : aad) {
-    if (part.empty()) continue;
-    if (!fits_int(part.size())) return false;
+    if (part.empty()) {
+      continue;
+    }
+    if (!fits_int(part.size())) {
+      return false;
+    }
     int unused = 0;
     int ok =
         encrypt
             ? EVP_EncryptUpdate(ctx, nullptr, &unused, part.data(), static_cast<int>(part.size()))
             : EVP_DecryptUpdate(ctx, nullptr, &unused, part.data(), static_cast<int>(part.size()));
-    if (ok != 1) return false;
+    if (ok != 1) {
+      return false;
+    }
   }
   return true;
 }
@@ -58,7 +64,9 @@ bool feed_aad(EVP_CIPHER_CTX* ctx, AadParts aad, bool encrypt) {
 
 Result<AesGcmEncryptor> AesGcmEncryptor::create(std::span<const uint8_t> key) {
   auto ctx = make_ctx(key, /*encrypt=*/true);
-  if (!ctx.ok()) return ctx.error();
+  if (!ctx.ok()) {
+    return ctx.error();
+  }
   return AesGcmEncryptor(std::move(ctx).value());
 }
 
@@ -90,7 +98,9 @@ Status AesGcmEncryptor::encrypt(const GcmIv& iv, AadParts aad, std::span<const u
 
 Result<AesGcmDecryptor> AesGcmDecryptor::create(std::span<const uint8_t> key) {
   auto ctx = make_ctx(key, /*encrypt=*/false);
-  if (!ctx.ok()) return ctx.error();
+  if (!ctx.ok()) {
+    return ctx.error();
+  }
   return AesGcmDecryptor(std::move(ctx).value());
 }
 
@@ -117,7 +127,9 @@ Status AesGcmDecryptor::decrypt(const GcmIv& iv, AadParts aad, std::span<const u
   }
   int final_len = 0;
   if (EVP_DecryptFinal_ex(ctx, plaintext.data() + written, &final_len) != 1) {
-    if (!plaintext.empty()) OPENSSL_cleanse(plaintext.data(), plaintext.size());
+    if (!plaintext.empty()) {
+      OPENSSL_cleanse(plaintext.data(), plaintext.size());
+    }
     return make_error(ErrorCode::kDataLoss, "AES-256-GCM authentication tag mismatch");
   }
   return Status::Ok();

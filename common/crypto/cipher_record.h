@@ -38,8 +38,9 @@ inline constexpr size_t kMaxEdekBytes = 1 << 16;
 size_t cipher_record_value_size(size_t edek_bytes, const IvFields& iv, size_t plaintext_bytes);
 
 // Encrypts `plaintext` and writes the whole version 1 value into `out`, which must hold at
-// least cipher_record_value_size(...) bytes. Returns the number of bytes written. Allocates
-// nothing. `edek` is the serialized EDEK of the DEK `encryptor` was created with.
+// least cipher_record_value_size(...) bytes and must not overlap `plaintext`. Returns the
+// number of bytes written. Allocates nothing. `edek` is the serialized EDEK of the DEK
+// `encryptor` was created with.
 Result<size_t> write_cipher_record_value(AesGcmEncryptor& encryptor, std::span<const uint8_t> edek,
                                          const IvFields& iv, std::span<const uint8_t> plaintext,
                                          std::span<uint8_t> out);

@@ -48,7 +48,9 @@ Result<EdekView> parse_edek_view(std::span<const uint8_t> bytes) {
 
 Result<Edek> parse_edek(std::span<const uint8_t> bytes) {
   auto view = parse_edek_view(bytes);
-  if (!view.ok()) return view.error();
+  if (!view.ok()) {
+    return view.error();
+  }
   return Edek{std::string(view->kek_id), view->kek_version,
               std::vector<uint8_t>(view->wrapped.begin(), view->wrapped.end())};
 }

@@ -4,11 +4,11 @@ namespace kenc::crypto {
 
 GcmIv IvFields::to_iv() const {
   GcmIv iv{};
-  for (int i = 0; i < 4; ++i) {
-    iv[static_cast<size_t>(i)] = static_cast<uint8_t>(lease_number >> (24 - 8 * i));
+  for (size_t i = 0; i < 4; ++i) {
+    iv[i] = static_cast<uint8_t>(lease_number >> (24 - 8 * i));
   }
-  for (int i = 0; i < 8; ++i) {
-    iv[static_cast<size_t>(4 + i)] = static_cast<uint8_t>(counter >> (56 - 8 * i));
+  for (size_t i = 0; i < 8; ++i) {
+    iv[4 + i] = static_cast<uint8_t>(counter >> (56 - 8 * i));
   }
   return iv;
 }

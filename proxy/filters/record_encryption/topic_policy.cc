@@ -18,21 +18,31 @@ constexpr std::string_view kTopicPlaceholder = "$(topicName)";
 constexpr size_t kDefaultTopicCacheSize = 10000;
 
 std::string scalar(const YAML::Node& node, const std::string& key) {
-  if (!node.IsScalar()) throw ConfigError(key, "must be a string");
+  if (!node.IsScalar()) {
+    throw ConfigError(key, "must be a string");
+  }
   return node.as<std::string>();
 }
 
 FallbackPolicy parse_fallback(const YAML::Node& node, const std::string& key) {
-  if (!node) return FallbackPolicy::kReject;
+  if (!node) {
+    return FallbackPolicy::kReject;
+  }
   std::string value = scalar(node, key);
-  if (value == "reject") return FallbackPolicy::kReject;
-  if (value == "passthrough") return FallbackPolicy::kPassthrough;
+  if (value == "reject") {
+    return FallbackPolicy::kReject;
+  }
+  if (value == "passthrough") {
+    return FallbackPolicy::kPassthrough;
+  }
   throw ConfigError(key, "must be 'reject' or 'passthrough', not '" + value + "'");
 }
 
 // Splits a KEK alias template at each `$(topicName)`; any other `$(` is a mistake.
 std::vector<std::string> parse_template(const std::string& tmpl, const std::string& key) {
-  if (tmpl.empty()) throw ConfigError(key, "must not be empty");
+  if (tmpl.empty()) {
+    throw ConfigError(key, "must not be empty");
+  }
   std::vector<std::string> parts;
   size_t start = 0;
   while (true) {
@@ -70,7 +80,9 @@ TopicPolicy::~TopicPolicy() = default;
 
 TopicPolicy TopicPolicy::from_yaml(const YAML::Node& node, const std::string& key_path) {
   auto key = [&](const std::string& sub) { return key_path.empty() ? sub : key_path + "." + sub; };
-  if (!node || !node.IsMap()) throw ConfigError(key_path, "must be a mapping");
+  if (!node || !node.IsMap()) {
+    throw ConfigError(key_path, "must be a mapping");
+  }
   for (const auto& entry : node) {
     std::string name = entry.first.as<std::string>();
     if (name != "rules" && name != "unmatched_topic" && name != "unresolved_kek" &&
@@ -96,11 +108,15 @@ TopicPolicy TopicPolicy::from_yaml(const YAML::Node& node, const std::string& ke
   }
 
   const YAML::Node& rules = node["rules"];
-  if (rules && !rules.IsSequence()) throw ConfigError(key("rules"), "must be a list");
+  if (rules && !rules.IsSequence()) {
+    throw ConfigError(key("rules"), "must be a list");
+  }
   for (size_t i = 0; rules && i < rules.size(); ++i) {
     std::string rule_key = key("rules[" + std::to_string(i) + "]");
     const YAML::Node& r = rules[i];
-    if (!r.IsMap()) throw ConfigError(rule_key, "must be a mapping");
+    if (!r.IsMap()) {
+      throw ConfigError(rule_key, "must be a mapping");
+    }
     Rule rule;
     int matchers = 0;
     for (const auto& entry : r) {
@@ -109,7 +125,9 @@ TopicPolicy TopicPolicy::from_yaml(const YAML::Node& node, const std::string& ke
       if (name == "exact" || name == "prefix" || name == "regex") {
         ++matchers;
         rule.pattern = scalar(entry.second, field_key);
-        if (rule.pattern.empty() && name != "prefix") throw ConfigError(field_key, "is empty");
+        if (rule.pattern.empty() && name != "prefix") {
+          throw ConfigError(field_key, "is empty");
+        }
         rule.kind = name == "exact"    ? MatchKind::kExact
                     : name == "prefix" ? MatchKind::kPrefix
                                        : MatchKind::kRegex;
@@ -131,7 +149,9 @@ TopicPolicy TopicPolicy::from_yaml(const YAML::Node& node, const std::string& ke
     }
     const YAML::Node& kek = r["kek"];
     const YAML::Node& plaintext = r["plaintext"];
-    if (kek && plaintext) throw ConfigError(rule_key, "has both kek and plaintext");
+    if (kek && plaintext) {
+      throw ConfigError(rule_key, "has both kek and plaintext");
+    }
     if (plaintext) {
       bool is_plain = false;
       try {
@@ -139,7 +159,9 @@ TopicPolicy TopicPolicy::from_yaml(const YAML::Node& node, const std::string& ke
       } catch (const YAML::Exception&) {
         throw ConfigError(rule_key + ".plaintext", "must be true or false");
       }
-      if (!is_plain) throw ConfigError(rule_key + ".plaintext", "must be true (or use kek)");
+      if (!is_plain) {
+        throw ConfigError(rule_key + ".plaintext", "must be true (or use kek)");
+      }
       rule.plaintext = true;
     } else if (kek) {
       rule.template_parts = parse_template(scalar(kek, rule_key + ".kek"), rule_key + ".kek");
@@ -166,7 +188,9 @@ TopicDecision TopicPolicy::evaluate(std::string_view topic) const {
         match = RE2::FullMatch(re2::StringPiece(topic.data(), topic.size()), *rule.regex);
         break;
     }
-    if (!match) continue;
+    if (!match) {
+      continue;
+    }
     TopicDecision decision;
     decision.rule_index = static_cast<int>(i);
     if (rule.plaintext) {
@@ -175,7 +199,9 @@ TopicDecision TopicPolicy::evaluate(std::string_view topic) const {
     }
     decision.action = TopicAction::kEncrypt;
     for (size_t p = 0; p < rule.template_parts.size(); ++p) {
-      if (p > 0) decision.kek_alias.append(topic);
+      if (p > 0) {
+        decision.kek_alias.append(topic);
+      }
       decision.kek_alias += rule.template_parts[p];
     }
     return decision;
@@ -190,11 +216,15 @@ std::shared_ptr<const TopicDecision> TopicPolicy::decide(std::string_view topic)
   {
     std::shared_lock lock(cache_->mutex);
     auto it = cache_->decisions.find(topic);
-    if (it != cache_->decisions.end()) return it->second;
+    if (it != cache_->decisions.end()) {
+      return it->second;
+    }
   }
   auto decision = std::make_shared<const TopicDecision>(evaluate(topic));
   std::unique_lock lock(cache_->mutex);
-  if (cache_->decisions.size() >= cache_->capacity) cache_->decisions.clear();
+  if (cache_->decisions.size() >= cache_->capacity) {
+    cache_->decisions.clear();
+  }
   return cache_->decisions.emplace(std::string(topic), std::move(decision)).first->second;
 }
 

@@ -7,6 +7,7 @@
 #include <asio.hpp>
 #include <atomic>
 #include <string>
+#include <thread>
 
 namespace kenc::admin {
 namespace {
@@ -29,7 +30,9 @@ HttpReply http(uint16_t port, const std::string& path, const char* method = "GET
   std::string url = "http://127.0.0.1:" + std::to_string(port) + path;
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-  if (std::string(method) == "HEAD") curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  if (std::string(method) == "HEAD") {
+    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  }
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_to_string);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, append_to_string);
@@ -126,6 +129,48 @@ TEST_F(AdminServerTest, GarbageRequestLineGets400) {
   std::error_code ec;
   asio::read(socket, asio::dynamic_buffer(reply), ec);
   EXPECT_EQ(reply.rfind("HTTP/1.1 400 ", 0), 0u) << reply;
+}
+
+// Beyond max_connections, new connections are closed at once; service resumes when the
+// occupying connection goes away.
+TEST(AdminServer, CapsOpenConnections) {
+  MetricsRegistry registry;
+  AdminServerOptions options;
+  options.max_connections = 1;
+  options.request_timeout = std::chrono::milliseconds(300);
+  AdminServer server(options, registry, nullptr);
+  ASSERT_TRUE(server.start().ok());
+
+  asio::io_context io;
+  asio::ip::tcp::socket occupier(io);
+  occupier.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+  asio::ip::tcp::socket refused(io);
+  refused.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+  asio::write(refused, asio::buffer(std::string("GET /livez HTTP/1.1\r\n\r\n")));
+  std::string reply;
+  std::error_code ec;
+  asio::read(refused, asio::dynamic_buffer(reply), ec);
+  EXPECT_TRUE(reply.empty()) << "the second connection must be closed unanswered: " << reply;
+
+  occupier.close();
+  // The server notices the close on its next read; retry until it has.
+  long status = 0;
+  for (int attempt = 0; attempt < 50 && status != 200; ++attempt) {
+    CURL* curl = curl_easy_init();
+    std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/livez";
+    std::string body;
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_to_string);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+    if (curl_easy_perform(curl) == CURLE_OK) {
+      curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    curl_easy_cleanup(curl);
+  }
+  EXPECT_EQ(status, 200);
 }
 
 TEST(AdminServer, ReportsBindFailuresAsErrors) {

@@ -78,7 +78,9 @@ TEST(Metrics, ConcurrentIncrementsAreAllCounted) {
       }
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads) {
+    t.join();
+  }
   EXPECT_EQ(counter.value(), uint64_t{kThreads} * kPerThread);
   EXPECT_EQ(histogram.snapshot().count, uint64_t{kThreads} * kPerThread);
   EXPECT_EQ(histogram.snapshot().sum, double{kThreads} * kPerThread);

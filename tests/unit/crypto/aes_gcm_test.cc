@@ -18,7 +18,9 @@ std::vector<uint8_t> from_hex(const std::string& hex) {
 
 std::vector<uint8_t> key_bytes() {
   std::vector<uint8_t> key(32);
-  for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(i);
+  for (size_t i = 0; i < key.size(); ++i) {
+    key[i] = static_cast<uint8_t>(i);
+  }
   return key;
 }
 

@@ -13,14 +13,18 @@ const std::vector<uint8_t> kHeaderV1{kCipherFormatV1};
 
 std::vector<uint8_t> test_key() {
   std::vector<uint8_t> key(32);
-  for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(i);
+  for (size_t i = 0; i < key.size(); ++i) {
+    key[i] = static_cast<uint8_t>(i);
+  }
   return key;
 }
 
 // A Vault/local-KMS shaped EDEK: 10-character KEK name, version 1, 60 wrapped bytes.
 std::vector<uint8_t> test_edek() {
   std::vector<uint8_t> wrapped(60);
-  for (size_t i = 0; i < wrapped.size(); ++i) wrapped[i] = static_cast<uint8_t>(0xA0 + i);
+  for (size_t i = 0; i < wrapped.size(); ++i) {
+    wrapped[i] = static_cast<uint8_t>(0xA0 + i);
+  }
   return serialize_edek(Edek{"orders-kek", 1, wrapped}).value();
 }
 
@@ -44,7 +48,9 @@ std::string hex_dump(const std::vector<uint8_t>& bytes) {
     }
     std::snprintf(line, sizeof(line), " %02x", bytes[i]);
     out += line;
-    if (i % 16 == 15 || i + 1 == bytes.size()) out += '\n';
+    if (i % 16 == 15 || i + 1 == bytes.size()) {
+      out += '\n';
+    }
   }
   return out;
 }
@@ -111,7 +117,9 @@ TEST(CipherRecord, EveryAuthenticatedByteIsProtected) {
       auto tampered = value;
       tampered[i] ^= flip;
       auto record = parse_cipher_record(kHeaderV1, tampered);
-      if (!record.ok()) continue;  // structurally invalid: rejected before decryption
+      if (!record.ok()) {
+        continue;  // structurally invalid: rejected before decryption
+      }
       std::vector<uint8_t> back(record->plaintext_size());
       Status s = decrypt_cipher_record(*dec, *record, back);
       ASSERT_FALSE(s.ok()) << "byte " << i << " flip " << int(flip) << " went undetected";
@@ -128,7 +136,9 @@ TEST(CipherRecord, EveryTruncationIsAnError) {
   for (size_t len = 0; len < value.size(); ++len) {
     std::vector<uint8_t> cut(value.begin(), value.begin() + static_cast<long>(len));
     auto record = parse_cipher_record(kHeaderV1, cut);
-    if (!record.ok()) continue;
+    if (!record.ok()) {
+      continue;
+    }
     std::vector<uint8_t> back(record->plaintext_size());
     EXPECT_FALSE(decrypt_cipher_record(*dec, *record, back).ok()) << "length " << len;
   }

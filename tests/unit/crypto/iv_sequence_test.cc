@@ -53,12 +53,16 @@ TEST(IvSequence, ThreadsNeverShareAnIvAndTheBudgetIsExact) {
     threads.emplace_back([&seq, &mine] {
       while (true) {
         auto iv = seq.next();
-        if (!iv.ok()) return;
+        if (!iv.ok()) {
+          return;
+        }
         mine.push_back(iv->counter);
       }
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads) {
+    t.join();
+  }
   std::set<uint64_t> all;
   size_t total = 0;
   for (auto& mine : taken) {

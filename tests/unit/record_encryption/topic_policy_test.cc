@@ -98,11 +98,15 @@ TEST(TopicPolicy, IsSafeFromManyThreads) {
     threads.emplace_back([&] {
       for (int i = 0; i < 5000; ++i) {
         std::string topic = "t" + std::to_string(i % 120);
-        if (policy.decide(topic)->kek_alias != topic) ++wrong;
+        if (policy.decide(topic)->kek_alias != topic) {
+          ++wrong;
+        }
       }
     });
   }
-  for (auto& th : threads) th.join();
+  for (auto& th : threads) {
+    th.join();
+  }
   EXPECT_EQ(wrong.load(), 0);
 }
 
