@@ -23,7 +23,7 @@ Result<std::vector<uint8_t>> serialize_edek(const Edek& edek) {
   return out;
 }
 
-Result<Edek> parse_edek(std::span<const uint8_t> bytes) {
+Result<EdekView> parse_edek_view(std::span<const uint8_t> bytes) {
   if (bytes.empty() || bytes[0] == 0) {
     return make_error(ErrorCode::kInvalidArgument, "EDEK has no KEK id");
   }
@@ -31,20 +31,28 @@ Result<Edek> parse_edek(std::span<const uint8_t> bytes) {
   if (bytes.size() < 1 + id_len) {
     return make_error(ErrorCode::kOutOfRange, "EDEK truncated in its KEK id");
   }
-  Edek edek;
-  edek.kek_id.assign(reinterpret_cast<const char*>(bytes.data() + 1), id_len);
+  EdekView view;
+  view.kek_id = std::string_view(reinterpret_cast<const char*>(bytes.data() + 1), id_len);
   uint64_t version = 0;
   size_t used = read_uvarint(bytes.subspan(1 + id_len), version, kMaxVarint32Bytes);
   if (used == 0 || version == 0 || version > UINT32_MAX) {
     return make_error(ErrorCode::kInvalidArgument, "EDEK has an invalid KEK version");
   }
-  edek.kek_version = static_cast<uint32_t>(version);
-  auto wrapped = bytes.subspan(1 + id_len + used);
-  if (wrapped.empty()) {
+  view.kek_version = static_cast<uint32_t>(version);
+  view.wrapped = bytes.subspan(1 + id_len + used);
+  if (view.wrapped.empty()) {
     return make_error(ErrorCode::kOutOfRange, "EDEK has no wrapped key");
   }
-  edek.wrapped.assign(wrapped.begin(), wrapped.end());
-  return edek;
+  return view;
+}
+
+Result<Edek> parse_edek(std::span<const uint8_t> bytes) {
+  auto view = parse_edek_view(bytes);
+  if (!view.ok()) {
+    return view.error();
+  }
+  return Edek{std::string(view->kek_id), view->kek_version,
+              std::vector<uint8_t>(view->wrapped.begin(), view->wrapped.end())};
 }
 
 }  // namespace kenc::crypto
