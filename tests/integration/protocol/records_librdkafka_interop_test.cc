@@ -39,7 +39,9 @@ struct Plain {
 };
 
 std::optional<std::string> opt(NullableBytes b) {
-  if (b.is_null()) return std::nullopt;
+  if (b.is_null()) {
+    return std::nullopt;
+  }
   return std::string(b.as_string());
 }
 
@@ -63,7 +65,9 @@ class Wire {
 
  private:
   void be(uint64_t v, int n) {
-    for (int i = n - 1; i >= 0; --i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+    for (int i = n - 1; i >= 0; --i) {
+      out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+    }
   }
 };
 
@@ -71,22 +75,34 @@ class Reader {
  public:
   explicit Reader(std::span<const uint8_t> in) : in_(in) {}
   int64_t be(size_t n) {
-    if (in_.size() < n) throw std::runtime_error("response truncated");
+    if (in_.size() < n) {
+      throw std::runtime_error("response truncated");
+    }
     uint64_t v = 0;
-    for (size_t i = 0; i < n; ++i) v = (v << 8) | in_[i];
+    for (size_t i = 0; i < n; ++i) {
+      v = (v << 8) | in_[i];
+    }
     in_ = in_.subspan(n);
-    if (n == 2) return static_cast<int16_t>(v);
-    if (n == 4) return static_cast<int32_t>(v);
+    if (n == 2) {
+      return static_cast<int16_t>(v);
+    }
+    if (n == 4) {
+      return static_cast<int32_t>(v);
+    }
     return static_cast<int64_t>(v);
   }
   std::string str() {
     auto n = be(2);
-    if (n < 0) return {};
+    if (n < 0) {
+      return {};
+    }
     auto b = take(static_cast<size_t>(n));
     return {b.begin(), b.end()};
   }
   std::span<const uint8_t> take(size_t n) {
-    if (in_.size() < n) throw std::runtime_error("response truncated");
+    if (in_.size() < n) {
+      throw std::runtime_error("response truncated");
+    }
     auto b = in_.first(n);
     in_ = in_.subspan(n);
     return b;
@@ -105,8 +121,9 @@ class KafkaConnection {
     addr.sin_port = htons(static_cast<uint16_t>(std::stoi(bootstrap.substr(colon + 1))));
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd_ < 0 || connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    if (fd_ < 0 || connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
       throw std::runtime_error("cannot connect to the mock broker at " + bootstrap);
+    }
   }
   ~KafkaConnection() { close(fd_); }
 
@@ -126,7 +143,9 @@ class KafkaConnection {
     auto size = static_cast<size_t>(r.be(4));
     auto response = read_n(size);
     Reader h(response);
-    if (h.be(4) != correlation_) throw std::runtime_error("correlation id mismatch");
+    if (h.be(4) != correlation_) {
+      throw std::runtime_error("correlation id mismatch");
+    }
     return {response.begin() + 4, response.end()};
   }
 
@@ -135,7 +154,9 @@ class KafkaConnection {
     size_t done = 0;
     while (done < b.size()) {
       ssize_t n = ::write(fd_, b.data() + done, b.size() - done);
-      if (n <= 0) throw std::runtime_error("write to the broker failed");
+      if (n <= 0) {
+        throw std::runtime_error("write to the broker failed");
+      }
       done += static_cast<size_t>(n);
     }
   }
@@ -144,7 +165,9 @@ class KafkaConnection {
     size_t done = 0;
     while (done < size) {
       ssize_t n = ::read(fd_, b.data() + done, size - done);
-      if (n <= 0) throw std::runtime_error("read from the broker failed");
+      if (n <= 0) {
+        throw std::runtime_error("read from the broker failed");
+      }
       done += static_cast<size_t>(n);
     }
     return b;
@@ -170,12 +193,18 @@ std::vector<uint8_t> fetch_records(KafkaConnection& conn, const std::string& top
   auto response = conn.call(1, 4, w);
   Reader r(response);
   r.be(4);  // throttle
-  if (r.be(4) != 1) throw std::runtime_error("expected one topic");
+  if (r.be(4) != 1) {
+    throw std::runtime_error("expected one topic");
+  }
   r.str();
-  if (r.be(4) != 1) throw std::runtime_error("expected one partition");
+  if (r.be(4) != 1) {
+    throw std::runtime_error("expected one partition");
+  }
   r.be(4);
   auto error = r.be(2);
-  if (error != 0) throw std::runtime_error("fetch error " + std::to_string(error));
+  if (error != 0) {
+    throw std::runtime_error("fetch error " + std::to_string(error));
+  }
   r.be(8);  // high watermark
   r.be(8);  // last stable offset
   auto aborted = r.be(4);
@@ -184,7 +213,9 @@ std::vector<uint8_t> fetch_records(KafkaConnection& conn, const std::string& top
     r.be(8);
   }
   auto size = r.be(4);
-  if (size < 0) return {};
+  if (size < 0) {
+    return {};
+  }
   auto records = r.take(static_cast<size_t>(size));
   return {records.begin(), records.end()};
 }
@@ -203,9 +234,13 @@ int16_t produce_records(KafkaConnection& conn, const std::string& topic,
   w.bytes(records);
   auto response = conn.call(0, 3, w);
   Reader r(response);
-  if (r.be(4) != 1) throw std::runtime_error("expected one topic");
+  if (r.be(4) != 1) {
+    throw std::runtime_error("expected one topic");
+  }
   r.str();
-  if (r.be(4) != 1) throw std::runtime_error("expected one partition");
+  if (r.be(4) != 1) {
+    throw std::runtime_error("expected one partition");
+  }
   r.be(4);
   return static_cast<int16_t>(r.be(2));
 }
@@ -217,8 +252,13 @@ std::vector<Plain> expected_records(int count) {
   for (int i = 0; i < count; ++i) {
     Plain p;
     p.key = "key-" + std::to_string(i);
-    if (i % 10 != 7) p.value = "value " + std::to_string(i) + " " + std::string(200, 'a' + i % 26);
-    if (i % 3 == 0) p.headers = {{"trace-id", "t" + std::to_string(i)}, {"empty", std::nullopt}};
+    if (i % 10 != 7) {
+      p.value =
+          "value " + std::to_string(i) + " " + std::string(200, static_cast<char>('a' + i % 26));
+    }
+    if (i % 3 == 0) {
+      p.headers = {{"trace-id", "t" + std::to_string(i)}, {"empty", std::nullopt}};
+    }
     out.push_back(p);
   }
   out[5].key = std::nullopt;
@@ -229,8 +269,9 @@ rd_kafka_conf_t* base_conf(const std::string& bootstrap) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[256];
   auto set = [&](const char* k, const std::string& v) {
-    if (rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK)
+    if (rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
       throw std::runtime_error(std::string("librdkafka config ") + k + ": " + err);
+    }
   };
   set("bootstrap.servers", bootstrap);
   set("broker.address.family", "v4");
@@ -244,16 +285,20 @@ void produce_with_librdkafka(const std::string& bootstrap, const std::string& to
   for (auto [k, v] : {std::pair<const char*, std::string>{"compression.codec", codec},
                       {"enable.idempotence", "true"},
                       {"linger.ms", "50"}}) {
-    if (rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK)
+    if (rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
       throw std::runtime_error(err);
+    }
   }
   rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-  if (producer == nullptr) throw std::runtime_error(err);
+  if (producer == nullptr) {
+    throw std::runtime_error(err);
+  }
   for (const Plain& p : records) {
     rd_kafka_headers_t* headers = rd_kafka_headers_new(p.headers.size());
-    for (const auto& [k, v] : p.headers)
+    for (const auto& [k, v] : p.headers) {
       rd_kafka_header_add(headers, k.data(), static_cast<ssize_t>(k.size()),
                           v ? v->data() : nullptr, v ? static_cast<ssize_t>(v->size()) : 0);
+    }
     rd_kafka_vu_t args[6] = {};
     args[0].vtype = RD_KAFKA_VTYPE_TOPIC;
     args[0].u.cstr = topic.c_str();
@@ -283,7 +328,9 @@ void produce_with_librdkafka(const std::string& bootstrap, const std::string& to
   }
   rd_kafka_resp_err_t flushed = rd_kafka_flush(producer, 10000);
   rd_kafka_destroy(producer);
-  if (flushed != RD_KAFKA_RESP_ERR_NO_ERROR) throw std::runtime_error("flush timed out");
+  if (flushed != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw std::runtime_error("flush timed out");
+  }
 }
 
 std::vector<Plain> consume_with_librdkafka(const std::string& bootstrap, const std::string& topic,
@@ -293,11 +340,14 @@ std::vector<Plain> consume_with_librdkafka(const std::string& bootstrap, const s
   for (auto [k, v] : {std::pair<const char*, const char*>{"group.id", "kenc-records-test"},
                       {"check.crcs", "true"},
                       {"enable.auto.commit", "false"}}) {
-    if (rd_kafka_conf_set(conf, k, v, err, sizeof err) != RD_KAFKA_CONF_OK)
+    if (rd_kafka_conf_set(conf, k, v, err, sizeof err) != RD_KAFKA_CONF_OK) {
       throw std::runtime_error(err);
+    }
   }
   rd_kafka_t* consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-  if (consumer == nullptr) throw std::runtime_error(err);
+  if (consumer == nullptr) {
+    throw std::runtime_error(err);
+  }
   rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(parts, topic.c_str(), 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
   rd_kafka_assign(consumer, parts);
@@ -307,11 +357,17 @@ std::vector<Plain> consume_with_librdkafka(const std::string& bootstrap, const s
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (out.size() < count && std::chrono::steady_clock::now() < deadline) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer, 200);
-    if (m == nullptr) continue;
+    if (m == nullptr) {
+      continue;
+    }
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       Plain p;
-      if (m->key) p.key = std::string(static_cast<const char*>(m->key), m->key_len);
-      if (m->payload) p.value = std::string(static_cast<const char*>(m->payload), m->len);
+      if (m->key) {
+        p.key = std::string(static_cast<const char*>(m->key), m->key_len);
+      }
+      if (m->payload) {
+        p.value = std::string(static_cast<const char*>(m->payload), m->len);
+      }
       rd_kafka_headers_t* headers = nullptr;
       if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         const char* name;
@@ -319,21 +375,26 @@ std::vector<Plain> consume_with_librdkafka(const std::string& bootstrap, const s
         size_t size;
         for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
                            RD_KAFKA_RESP_ERR_NO_ERROR;
-             ++i)
+             ++i) {
           p.headers.emplace_back(name, value ? std::optional<std::string>(std::string(
                                                    static_cast<const char*>(value), size))
                                              : std::nullopt);
+        }
       }
       out.push_back(p);
     } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       error = rd_kafka_message_errstr(m);
     }
     rd_kafka_message_destroy(m);
-    if (!error.empty()) break;
+    if (!error.empty()) {
+      break;
+    }
   }
   rd_kafka_consumer_close(consumer);
   rd_kafka_destroy(consumer);
-  if (!error.empty()) throw std::runtime_error("consume: " + error);
+  if (!error.empty()) {
+    throw std::runtime_error("consume: " + error);
+  }
   return out;
 }
 
@@ -351,8 +412,12 @@ class LibrdkafkaInterop : public ::testing::Test {
     bootstrap_ = rd_kafka_mock_cluster_bootstraps(cluster_);
   }
   static void TearDownTestSuite() {
-    if (cluster_) rd_kafka_mock_cluster_destroy(cluster_);
-    if (owner_) rd_kafka_destroy(owner_);
+    if (cluster_) {
+      rd_kafka_mock_cluster_destroy(cluster_);
+    }
+    if (owner_) {
+      rd_kafka_destroy(owner_);
+    }
     cluster_ = nullptr;
     owner_ = nullptr;
   }
@@ -370,26 +435,36 @@ std::vector<Plain> decode_all(std::span<const uint8_t> blob, std::vector<Codec>&
                               std::vector<BatchHeader>& headers) {
   std::vector<RecordsEntry> entries;
   Status s = parse_records(blob, entries);  // CRCs checked
-  if (!s.ok()) throw std::runtime_error(s.error().to_string());
+  if (!s.ok()) {
+    throw std::runtime_error(s.error().to_string());
+  }
   BatchRewriter buffers;
   std::vector<Plain> out;
   for (const RecordsEntry& e : entries) {
-    if (e.kind != EntryKind::kBatch) throw std::runtime_error("unexpected non-v2 entry");
+    if (e.kind != EntryKind::kBatch) {
+      throw std::runtime_error("unexpected non-v2 entry");
+    }
     codecs.push_back(e.batch.header.codec());
     headers.push_back(e.batch.header);
     std::span<const uint8_t> section;
     s = buffers.records_section(e.batch, section);
-    if (!s.ok()) throw std::runtime_error(s.error().to_string());
+    if (!s.ok()) {
+      throw std::runtime_error(s.error().to_string());
+    }
     RecordReader reader(section, e.batch.header.record_count);
     RecordView r;
     while (reader.next(r)) {
       Plain p{opt(r.key), opt(r.value), {}};
       HeaderReader hr = r.headers();
       HeaderView h;
-      while (hr.next(h)) p.headers.emplace_back(std::string(h.key_string()), opt(h.value));
+      while (hr.next(h)) {
+        p.headers.emplace_back(std::string(h.key_string()), opt(h.value));
+      }
       out.push_back(p);
     }
-    if (!reader.status().ok()) throw std::runtime_error(reader.status().error().to_string());
+    if (!reader.status().ok()) {
+      throw std::runtime_error(reader.status().error().to_string());
+    }
   }
   return out;
 }
@@ -413,7 +488,9 @@ TEST_F(LibrdkafkaInterop, BatchesWrittenByLibrdkafkaDecodeWithEveryCodec) {
     std::vector<BatchHeader> headers;
     EXPECT_EQ(decode_all(blob, codecs, headers), records);
     EXPECT_FALSE(codecs.empty());
-    for (Codec c : codecs) EXPECT_EQ(c, codec);
+    for (Codec c : codecs) {
+      EXPECT_EQ(c, codec);
+    }
     for (const BatchHeader& h : headers) {
       EXPECT_GE(h.producer_id, 0) << "idempotent producer batches carry a producer id";
       EXPECT_GE(h.base_sequence, 0);
@@ -433,8 +510,9 @@ TEST_F(LibrdkafkaInterop, BatchesWeWriteAreAcceptedAndReadByLibrdkafka) {
     BatchBuilder builder(h);
     for (size_t i = 0; i < records.size(); ++i) {
       std::vector<HeaderInput> hs;
-      for (const auto& [k, v] : records[i].headers)
+      for (const auto& [k, v] : records[i].headers) {
         hs.push_back({k, v ? NullableBytes::of(*v) : NullableBytes::null()});
+      }
       builder.add(static_cast<int64_t>(i), static_cast<int32_t>(i),
                   records[i].key ? NullableBytes::of(*records[i].key) : NullableBytes::null(),
                   records[i].value ? NullableBytes::of(*records[i].value) : NullableBytes::null(),
@@ -452,7 +530,9 @@ TEST_F(LibrdkafkaInterop, RewrittenLibrdkafkaBatchesRoundTrip) {
   class Prefix : public ValueTransform {
     Result<ValueAction> transform(const BatchHeader&, const RecordView& r,
                                   std::vector<uint8_t>& v) override {
-      if (r.value.is_null()) return ValueAction::kUnchanged;
+      if (r.value.is_null()) {
+        return ValueAction::kUnchanged;
+      }
       v.assign({'E', ':'});
       v.insert(v.end(), r.value.bytes().begin(), r.value.bytes().end());
       return ValueAction::kReplaced;
@@ -483,8 +563,11 @@ TEST_F(LibrdkafkaInterop, RewrittenLibrdkafkaBatchesRoundTrip) {
       rewritten.clear();
     }
     auto expected = records;
-    for (Plain& p : expected)
-      if (p.value) p.value = "E:" + *p.value;
+    for (Plain& p : expected) {
+      if (p.value) {
+        p.value = "E:" + *p.value;
+      }
+    }
     EXPECT_EQ(consume_with_librdkafka(bootstrap_, target, expected.size()), expected);
   }
 }
