@@ -1,8 +1,9 @@
 #pragma once
 
 // Test support shared by the records interop tests: a minimal blocking Kafka protocol client
-// (raw Produce v3 and Fetch v4, the lowest versions Kafka 4.x still serves) to put our batches on
-// a broker and to see the exact batches clients wrote, plus librdkafka produce/consume helpers.
+// (raw Produce v7, the first that allows zstd, and Fetch v4, the lowest Kafka 4.x serves) to put
+// our batches on a broker and to see the exact batches clients wrote, plus librdkafka
+// produce/consume helpers.
 
 #include <arpa/inet.h>
 #include <librdkafka/rdkafka.h>
@@ -215,7 +216,8 @@ inline std::vector<uint8_t> fetch_records(KafkaConnection& conn, const std::stri
   return {records.begin(), records.end()};
 }
 
-// Produce v3 (acks=all) of one records blob to partition 0; returns the partition error code.
+// Produce v7 (acks=all; zstd needs v7 or later) of one records blob to partition 0; returns the
+// partition error code.
 inline int16_t produce_records(KafkaConnection& conn, const std::string& topic,
                                std::span<const uint8_t> records) {
   Wire w;
@@ -227,7 +229,7 @@ inline int16_t produce_records(KafkaConnection& conn, const std::string& topic,
   w.i32(1);
   w.i32(0);
   w.bytes(records);
-  auto response = conn.call(0, 3, w);
+  auto response = conn.call(0, 7, w);
   Reader r(response);
   if (r.be(4) != 1) {
     throw std::runtime_error("expected one topic");
