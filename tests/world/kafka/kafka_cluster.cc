@@ -2,10 +2,13 @@
 
 #include <signal.h>
 
+#include <array>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <random>
 #include <stdexcept>
 #include <thread>
 
@@ -16,6 +19,22 @@ namespace kenc::testworld {
 namespace fs = std::filesystem;
 
 namespace {
+
+// A Kafka cluster id: 16 random bytes in unpadded base64url (22 characters), as Uuid.randomUuid.
+std::string random_cluster_id() {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::random_device random;
+  std::array<uint8_t, 18> bytes{};  // 16 random bytes and two zero bytes to fill the last group
+  for (size_t i = 0; i < 16; ++i) bytes[i] = static_cast<uint8_t>(random());
+  bytes[0] |= 0x01;  // never the reserved all-zero ids
+  std::string id;
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t group = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
+    for (int shift = 18; shift >= 0; shift -= 6) id += kAlphabet[(group >> shift) & 0x3f];
+  }
+  return id.substr(0, 22);
+}
 
 std::string join_servers(const std::vector<KafkaCluster::Broker>& brokers,
                          int KafkaCluster::Broker::*port) {
@@ -46,17 +65,24 @@ KafkaCluster::KafkaCluster(Options options)
     brokers_.push_back(b);
   }
 
-  auto uuid = dist.run_java("kafka.tools.StorageTool", {"random-uuid"});
-  if (uuid.exit_code != 0) throw std::runtime_error("StorageTool random-uuid failed: " + uuid.output);
-  cluster_id_ = uuid.output.substr(0, uuid.output.find_first_of("\r\n"));
+  // The id is made here rather than by `StorageTool random-uuid`: one JVM start less.
+  cluster_id_ = random_cluster_id();
 
-  for (const auto& b : brokers_) {
-    write_config(b);
-    auto format = dist.run_java("kafka.tools.StorageTool",
-                                {"format", "-t", cluster_id_, "-c", b.log_dir + ".properties"});
-    if (format.exit_code != 0) {
-      throw std::runtime_error("StorageTool format failed for node " + std::to_string(b.node_id) +
-                               ": " + format.output);
+  // Each format is a JVM that mostly starts up: run them side by side.
+  std::vector<CommandResult> formats(brokers_.size());
+  std::vector<std::thread> formatters;
+  for (size_t i = 0; i < brokers_.size(); ++i) {
+    write_config(brokers_[i]);
+    formatters.emplace_back([&dist, &formats, i, this] {
+      formats[i] = dist.run_java("kafka.tools.StorageTool", {"format", "-t", cluster_id_, "-c",
+                                                             brokers_[i].log_dir + ".properties"});
+    });
+  }
+  for (auto& t : formatters) t.join();
+  for (size_t i = 0; i < brokers_.size(); ++i) {
+    if (formats[i].exit_code != 0) {
+      throw std::runtime_error("StorageTool format failed for node " +
+                               std::to_string(brokers_[i].node_id) + ": " + formats[i].output);
     }
   }
   processes_.resize(brokers_.size());
