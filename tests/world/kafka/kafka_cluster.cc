@@ -86,7 +86,7 @@ KafkaCluster::KafkaCluster(Options options)
     }
   }
   processes_.resize(brokers_.size());
-  for (size_t i = 0; i < brokers_.size(); ++i) start_broker(i);
+  for (size_t i = 0; i < brokers_.size(); ++i) launch_broker(i);
   wait_for_brokers();
 }
 
@@ -181,7 +181,7 @@ void KafkaCluster::write_config(const Broker& b) const {
   if (!out) throw std::runtime_error("cannot write broker config " + b.log_dir + ".properties");
 }
 
-void KafkaCluster::start_broker(size_t index) {
+void KafkaCluster::launch_broker(size_t index) {
   const auto& b = brokers_.at(index);
   const auto& dist = KafkaDistribution::get();
   Process::Options opts;
@@ -189,6 +189,30 @@ void KafkaCluster::start_broker(size_t index) {
                                 options_.heap, options_.fast_start_jvm);
   opts.log_file = run_dir_.file("broker-" + std::to_string(b.node_id) + ".stdout");
   processes_[index] = std::make_unique<Process>(std::move(opts));
+}
+
+void KafkaCluster::start_broker(size_t index, std::chrono::seconds timeout) {
+  if (broker_running(index)) return;
+  launch_broker(index);
+  // Other brokers may still list it from before it stopped; only its own answer shows it is back.
+  const std::string own_address = "127.0.0.1:" + std::to_string(brokers_.at(index).port);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string last_error;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!broker_running(index)) {
+      throw std::runtime_error("Kafka broker " + std::to_string(brokers_[index].node_id) +
+                               " exited during restart:\n" + broker_log_tails());
+    }
+    if (count_brokers(own_address, &last_error) >= brokers_.size()) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  throw std::runtime_error("Kafka broker " + std::to_string(brokers_[index].node_id) +
+                           " not back after " + std::to_string(timeout.count()) + " s (" +
+                           last_error + "):\n" + broker_log_tails());
+}
+
+bool KafkaCluster::broker_running(size_t index) const {
+  return processes_.at(index) && processes_[index]->running();
 }
 
 void KafkaCluster::stop_broker(size_t index) {
