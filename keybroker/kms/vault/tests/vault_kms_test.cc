@@ -235,6 +235,8 @@ class VaultKmsAppRoleTest : public ::testing::Test {
   std::string secret_file_ = write_temp_file("secret-1\n");
 };
 
+// A 3 s lease: renewal is due after 2 s and the token expires after 3 s, so each 2.4 s pause
+// lands in the renewal window with 0.4 s / 0.6 s to spare on a loaded machine.
 TEST_F(VaultKmsAppRoleTest, LogsInRenewsAndLogsInAgainAtMaxTtl) {
   std::atomic<int> logins{0};
   std::atomic<int> renewals{0};
@@ -246,14 +248,14 @@ TEST_F(VaultKmsAppRoleTest, LogsInRenewsAndLogsInAgainAtMaxTtl) {
       }
       const std::string token = "s.login-" + std::to_string(++logins);
       return CannedResponse{200, R"({"auth":{"client_token":")" + token +
-                                     R"(","lease_duration":1,"renewable":true}})"};
+                                     R"(","lease_duration":3,"renewable":true}})"};
     }
     if (r.target == "/v1/auth/token/renew-self") {
       // First renewal extends the full lease, the second is capped by the max TTL.
       const int n = ++renewals;
       const std::string token = r.headers.at("x-vault-token");
       return CannedResponse{200, R"({"auth":{"client_token":")" + token + R"(","lease_duration":)" +
-                                     (n == 1 ? "1" : "0") + R"(,"renewable":true}})"};
+                                     (n == 1 ? "3" : "0") + R"(,"renewable":true}})"};
     }
     return CannedResponse{200, R"({"data":{"latest_version":1}})"};
   });
@@ -261,9 +263,9 @@ TEST_F(VaultKmsAppRoleTest, LogsInRenewsAndLogsInAgainAtMaxTtl) {
 
   ASSERT_TRUE(kms.describe_kek("k").ok());  // login 1
   ASSERT_TRUE(kms.describe_kek("k").ok());  // same token
-  std::this_thread::sleep_for(std::chrono::milliseconds(750));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2400));
   ASSERT_TRUE(kms.describe_kek("k").ok());  // renewal 1 (full lease)
-  std::this_thread::sleep_for(std::chrono::milliseconds(750));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2400));
   ASSERT_TRUE(kms.describe_kek("k").ok());  // renewal 2 is capped -> login 2
 
   EXPECT_EQ(logins.load(), 2);
