@@ -195,6 +195,25 @@ TEST(RecordsBlob, SeveralBatchesThenATruncatedOne) {
   }
 }
 
+TEST(RecordsBlob, EveryPrefixOfTwoBatchesParsesAsWholeBatchesPlusOnePartial) {
+  auto a = build(sample_header(Codec::kGzip), sample_records());
+  auto b = build(sample_header(Codec::kNone), sample_records());
+  std::vector<uint8_t> blob = a;
+  blob.insert(blob.end(), b.begin(), b.end());
+  for (size_t cut = 0; cut <= blob.size(); ++cut) {
+    // A copy of exactly `cut` bytes, so an overread shows up under AddressSanitizer.
+    std::vector<uint8_t> prefix(blob.begin(), blob.begin() + static_cast<long>(cut));
+    std::vector<RecordsEntry> entries;
+    ASSERT_TRUE(parse_records(prefix, entries).ok()) << cut;
+    size_t whole = cut >= blob.size() ? 2 : (cut >= a.size() ? 1 : 0);
+    bool partial = cut != 0 && cut != a.size() && cut != blob.size();
+    ASSERT_EQ(entries.size(), whole + (partial ? 1 : 0)) << cut;
+    if (partial) {
+      EXPECT_EQ(entries.back().kind, EntryKind::kTruncated) << cut;
+    }
+  }
+}
+
 // A magic v1 message (offset, size, crc, magic 1, attributes, timestamp, key, value).
 std::vector<uint8_t> legacy_v1_message() {
   std::vector<uint8_t> m = {0,    0,    0,    0,    0, 0, 0, 9,  // offset 9
