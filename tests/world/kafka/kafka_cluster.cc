@@ -28,6 +28,8 @@ std::string random_cluster_id() {
   std::array<uint8_t, 18> bytes{};  // 16 random bytes and two zero bytes to fill the last group
   for (size_t i = 0; i < 16; ++i) bytes[i] = static_cast<uint8_t>(random());
   bytes[0] |= 0x01;  // never the reserved all-zero ids
+  // Like Kafka's Uuid.randomUuid, never start with "-": command lines would read it as an option.
+  if ((bytes[0] >> 2) == 62) bytes[0] &= 0x7f;
   std::string id;
   for (size_t i = 0; i < bytes.size(); i += 3) {
     uint32_t group = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
@@ -74,7 +76,7 @@ KafkaCluster::KafkaCluster(Options options)
   for (size_t i = 0; i < brokers_.size(); ++i) {
     write_config(brokers_[i]);
     formatters.emplace_back([&dist, &formats, i, this] {
-      formats[i] = dist.run_java("kafka.tools.StorageTool", {"format", "-t", cluster_id_, "-c",
+      formats[i] = dist.run_java("kafka.tools.StorageTool", {"format", "--cluster-id=" + cluster_id_, "-c",
                                                              brokers_[i].log_dir + ".properties"});
     });
   }
