@@ -1,5 +1,6 @@
 #include "proxy/net/connection.h"
 
+#include <fcntl.h>
 #include <glog/logging.h>
 
 #include <asio/co_spawn.hpp>
@@ -25,6 +26,13 @@ constexpr size_t kReadBufferBytes = 64 * 1024;
 // At most this many frames go out in one gathered write.
 constexpr size_t kMaxFramesPerWrite = 64;
 
+// Asio does not open sockets close-on-exec; without it a child process started by the host
+// program (tests start clients) would inherit, and keep open, the proxy's connections.
+void set_close_on_exec(asio::ip::tcp::socket& socket) {
+  const int fd = socket.native_handle();
+  ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);
+}
+
 bool is_ip_address(const std::string& host) {
   std::error_code ec;
   asio::ip::make_address(host, ec);
@@ -39,6 +47,7 @@ std::shared_ptr<Connection> Connection::create(asio::ip::tcp::socket client,
   auto executor = client.get_executor();
   std::error_code ignored;
   client.set_option(asio::ip::tcp::no_delay(true), ignored);
+  set_close_on_exec(client);
   ByteStream stream = client_tls != nullptr ? ByteStream(std::move(client), *client_tls)
                                             : ByteStream(std::move(client));
   auto connection = std::make_shared<Connection>(std::move(stream), std::move(env), executor);
@@ -142,10 +151,17 @@ asio::awaitable<bool> Connection::connect_upstream() {
       continue;
     }
     for (const auto& entry : endpoints) {
+      std::error_code ec_open;
       if (closed_) {
         co_return false;
       }
       asio::ip::tcp::socket socket(executor_);
+      socket.open(entry.endpoint().protocol(), ec_open);
+      if (ec_open) {
+        last_error = server.to_string() + ": " + ec_open.message();
+        continue;
+      }
+      set_close_on_exec(socket);
       asio::steady_timer timeout(executor_, env_->limits.connect_timeout);
       auto outcome = co_await (socket.async_connect(entry.endpoint(), kAsTuple) ||
                                timeout.async_wait(kAsTuple));
@@ -217,6 +233,12 @@ asio::awaitable<std::optional<Frame>> Connection::read_frame(ByteStream& stream,
       co_return std::nullopt;
     }
     auto [ec, n] = co_await stream.read_some(std::span<uint8_t>(buffer));
+    if (from_client && !closed_ && !reader.mid_frame() &&
+        (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)) {
+      client_eof_ = true;
+      finish_if_client_done();
+      co_return std::nullopt;
+    }
     if (ec || closed_) {
       close(std::string(from_client ? "client" : "broker") +
             (ec ? " read: " + ec.message() : std::string(" closed")));
@@ -319,7 +341,9 @@ asio::awaitable<void> Connection::upstream_writer() {
       upstream_queue_.pop_front();
       buffers.emplace_back(asio::buffer(batch.back().bytes));
     }
+    writing_upstream_ = true;
     auto [ec, n] = co_await upstream_->write_all(buffers);
+    writing_upstream_ = false;
     if (ec) {
       close("broker write: " + ec.message());
       co_return;
@@ -327,6 +351,7 @@ asio::awaitable<void> Connection::upstream_writer() {
     touch();
     // Only now are the frames' bytes gone; let the reader take more.
     upstream_queue_space_.notify();
+    finish_if_client_done();
   }
 }
 
@@ -415,6 +440,13 @@ asio::awaitable<void> Connection::client_writer() {
       env_->metrics->bytes_to_client(bytes);
     }
     inflight_space_.notify();
+    finish_if_client_done();
+  }
+}
+
+void Connection::finish_if_client_done() {
+  if (client_eof_ && upstream_queue_.empty() && !writing_upstream_ && inflight_.empty()) {
+    close("client closed its end");
   }
 }
 

@@ -97,6 +97,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<void> idle_watchdog();
   asio::awaitable<void> filter_response(InFlightQueue::Sequence seq, Frame response);
   void close(const std::string& reason);
+  // After the client's end of stream: closes once every request read has been written to the
+  // broker and every response owed has been written to the client (a client may half-close
+  // and still read; acks=0 produce requests sent just before closing must not be lost).
+  void finish_if_client_done();
   void touch() { last_activity_ = std::chrono::steady_clock::now(); }
 
   std::shared_ptr<const ConnectionEnv> env_;
@@ -104,6 +108,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ByteStream client_;
   std::unique_ptr<ByteStream> upstream_;
   bool closed_ = false;
+  bool client_eof_ = false;
+  bool writing_upstream_ = false;
   std::chrono::steady_clock::time_point last_activity_;
 
   std::deque<Frame> upstream_queue_;

@@ -1,5 +1,6 @@
 #include "proxy/net/listener.h"
 
+#include <fcntl.h>
 #include <glog/logging.h>
 
 #include <asio/ip/address.hpp>
@@ -40,6 +41,8 @@ Status Listener::start(const HostPort& address) {
     return make_error(ErrorCode::kUnavailable,
                       "cannot listen on " + address.to_string() + ": " + ec.message());
   }
+  const int fd = acceptor->native_handle();
+  ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);
   port_ = acceptor->local_endpoint().port();
   acceptor_ = std::move(acceptor);
   asio::post(workers_.at(0), [this, acceptor = acceptor_] { accept_next(acceptor); });

@@ -298,6 +298,44 @@ TEST(Connection, ClientClosingClosesTheBrokerConnection) {
   EXPECT_EQ(proxy.tracker.count(), 0u);
 }
 
+TEST(Connection, RequestsSentJustBeforeTheClientClosesStillReachTheBroker) {
+  // acks=0 produce: the client writes and closes at once, expecting nothing back.
+  FakeBroker broker(
+      [](const std::vector<uint8_t>&) { return std::optional<std::vector<uint8_t>>{}; });
+  ConnectionLimits limits;
+  limits.upstream_queue_frames = 2;
+  Proxy proxy(broker.port(), limits);
+  {
+    Fd client = connect_loopback(proxy.port());
+    std::vector<uint8_t> burst;
+    for (int32_t i = 0; i < 200; ++i) {
+      auto frame = request_frame(0, 3, i, produce_body(0));
+      burst.insert(burst.end(), frame.begin(), frame.end());
+    }
+    ASSERT_TRUE(write_all(client.get(), burst));
+  }
+  for (int i = 0; i < 250 && broker.received_count() < 200; ++i) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(broker.received_count(), 200u);
+}
+
+TEST(Connection, HalfClosedClientStillGetsItsResponses) {
+  FakeBroker broker(answer_with({0x77}));
+  Proxy proxy(broker.port(), {});
+  Fd client = connect_loopback(proxy.port());
+  for (int32_t i = 0; i < 5; ++i) {
+    ASSERT_TRUE(write_all(client.get(), request_frame(kApiVersions, 0, i)));
+  }
+  ::shutdown(client.get(), SHUT_WR);
+  for (int32_t i = 0; i < 5; ++i) {
+    auto response = read_frame(client.get());
+    ASSERT_TRUE(response.has_value()) << i;
+    EXPECT_EQ(correlation_of_response(*response), i);
+  }
+  EXPECT_TRUE(peer_closed(client.get(), 5000)) << "the proxy closes once everything is answered";
+}
+
 TEST(Connection, UnreachableBrokerClosesTheClient) {
   uint16_t dead_port = 0;
   { Fd unused = listen_loopback(dead_port); }
