@@ -12,7 +12,10 @@ import re
 import shlex
 import sys
 
-import yaml
+try:
+    import yaml
+except ImportError:
+    sys.exit("FAIL: PyYAML is missing: install the Debian package python3-yaml")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))

@@ -12,7 +12,10 @@ egress only to DNS and Vault. Prints one line per check; exits 1 on the first fa
 import os
 import sys
 
-import yaml
+try:
+    import yaml
+except ImportError:
+    sys.exit("FAIL: PyYAML is missing: install the Debian package python3-yaml")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NAMESPACED = {"Deployment", "Service", "ConfigMap", "Secret", "ServiceAccount",

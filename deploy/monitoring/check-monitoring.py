@@ -13,7 +13,10 @@ import os
 import re
 import sys
 
-import yaml
+try:
+    import yaml
+except ImportError:
+    sys.exit("FAIL: PyYAML is missing: install the Debian package python3-yaml")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REQUIRED_ALERTS = {"KencKeyBrokerUnavailable", "KencKmsErrorRate", "KencEncryptionFailures",
