@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include <thread>
 
 #include "proxy/server/proxy_server.h"
+#include "tests/integration/keybroker/test_pki.h"
 #include "tests/world/kafka/java_client.h"
 #include "tests/world/kafka/kafka_cluster.h"
 #include "tests/world/kafka/kafka_environment.h"
@@ -68,26 +70,66 @@ class ReservedPort {
 class ProxiedKafka : public ::testing::Environment {
  public:
   void SetUp() override {
-    ReservedPort proxy_port;
+    tls_dir_ =
+        std::filesystem::temp_directory_path() / ("kenc-proxy-it-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(tls_dir_);
+    kenc::keybroker::testing::TestCa ca("kenc proxy test CA");
+    kenc::keybroker::testing::CertSpec spec_leaf;
+    spec_leaf.common_name = "localhost";
+    spec_leaf.subject_alt_names = "DNS:localhost,IP:127.0.0.1";
+    auto [broker_cert, broker_key] = ca.issue(spec_leaf).write(tls_dir_, "broker");
+    auto [proxy_cert, proxy_key] = ca.issue(spec_leaf).write(tls_dir_, "proxy");
+    ca_file_ = (tls_dir_ / "ca.pem").string();
+    std::ofstream(ca_file_) << ca.cert_pem();
+
+    ReservedPort plain_port;
+    ReservedPort tls_port;
+    ReservedPort sasl_port;
     KafkaCluster::Options options;
     options.label = "kafka-proxied";
+    options.tls_cert_chain_pem_file = broker_cert;
+    options.tls_private_key_pem_file = broker_key;
+    options.sasl_plain_users = {{"alice", "alice-secret"}};
+    // Each broker listener advertises the proxy port that fronts it.
     options.broker_config["advertised.listeners"] =
-        "PLAINTEXT://127.0.0.1:" + std::to_string(proxy_port.port());
-    options.broker_config["group.initial.rebalance.delay.ms"] = "0";
-    // The cluster waits for its broker through its own port; nothing uses the proxy port yet.
+        "PLAINTEXT://127.0.0.1:" + std::to_string(plain_port.port()) +
+        ",SSL://localhost:" + std::to_string(tls_port.port()) +
+        ",SASL_PLAINTEXT://127.0.0.1:" + std::to_string(sasl_port.port());
+    // The cluster waits for its broker through its own port; nothing uses the proxy ports yet.
     cluster_ = std::make_unique<KafkaCluster>(options);
+    const auto& broker = cluster_->brokers()[0];
+
+    // TLS where clients connect (termination) and TLS to the broker (trust + host name check).
+    auto client_side = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    SSL_CTX_set_min_proto_version(client_side->native_handle(), TLS1_2_VERSION);
+    client_side->use_certificate_chain_file(proxy_cert);
+    client_side->use_private_key_file(proxy_key, asio::ssl::context::pem);
+    auto broker_side = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+    SSL_CTX_set_min_proto_version(broker_side->native_handle(), TLS1_2_VERSION);
+    broker_side->load_verify_file(ca_file_);
 
     ProxyServerOptions proxy_options;
     proxy_options.worker_threads = 2;
-    VirtualClusterSpec spec;
-    spec.name = "it";
-    spec.listen = HostPort{"127.0.0.1", proxy_port.port()};
-    spec.upstream_servers = {
-        HostPort{"127.0.0.1", static_cast<uint16_t>(cluster_->brokers()[0].port)}};
-    proxy_options.clusters.push_back(spec);
+    VirtualClusterSpec plain;
+    plain.name = "it";
+    plain.listen = HostPort{"127.0.0.1", plain_port.port()};
+    plain.upstream_servers = {HostPort{"127.0.0.1", static_cast<uint16_t>(broker.port)}};
+    VirtualClusterSpec tls = plain;
+    tls.name = "it-tls";
+    tls.listen.port = tls_port.port();
+    tls.upstream_servers = {HostPort{"localhost", static_cast<uint16_t>(broker.tls_port)}};
+    tls.client_tls = client_side;
+    tls.upstream_tls = broker_side;
+    VirtualClusterSpec sasl = plain;
+    sasl.name = "it-sasl";
+    sasl.listen.port = sasl_port.port();
+    sasl.upstream_servers = {HostPort{"127.0.0.1", static_cast<uint16_t>(broker.sasl_port)}};
+    proxy_options.clusters = {plain, tls, sasl};
     proxy_options.admin = admin::AdminServerOptions{};
     proxy_options.drain_timeout = 2s;
-    proxy_port.release();
+    plain_port.release();
+    tls_port.release();
+    sasl_port.release();
     proxy_ = std::make_unique<ProxyServer>(proxy_options);
     auto status = proxy_->start();
     if (!status.ok()) {
@@ -99,15 +141,22 @@ class ProxiedKafka : public ::testing::Environment {
     instance_ = nullptr;
     proxy_.reset();
     cluster_.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(tls_dir_, ignored);
   }
 
   static KafkaCluster& cluster() { return *instance_->cluster_; }
   static ProxyServer& proxy() { return *instance_->proxy_; }
   static std::string bootstrap() { return "127.0.0.1:" + std::to_string(proxy().port(0)); }
+  static std::string tls_bootstrap() { return "localhost:" + std::to_string(proxy().port(1)); }
+  static std::string sasl_bootstrap() { return "127.0.0.1:" + std::to_string(proxy().port(2)); }
+  static const std::string& ca_file() { return instance_->ca_file_; }
   static int broker_port() { return cluster().brokers()[0].port; }
 
  private:
   static inline ProxiedKafka* instance_ = nullptr;
+  std::filesystem::path tls_dir_;
+  std::string ca_file_;
   std::unique_ptr<KafkaCluster> cluster_;
   std::unique_ptr<ProxyServer> proxy_;
 };
@@ -348,6 +397,65 @@ TEST(ProxyPassthrough, MetricsCountTheTraffic) {
   EXPECT_NE(text.find("kenc_proxy_requests_total{api_key=\"3\"}"), std::string::npos) << text;
   EXPECT_NE(text.find("kenc_proxy_request_latency_seconds_bucket"), std::string::npos);
   EXPECT_EQ(text.find("kenc_proxy_client_bytes_received_total 0\n"), std::string::npos);
+}
+
+TEST(ProxyPassthrough, TlsFromClientsAndToTheBroker) {
+  const std::string topic = unique_topic("tls");
+  ProxiedKafka::cluster().create_topic(topic, 2);
+  const kenc::testworld::Properties tls = {{"security.protocol", "SSL"},
+                                           {"ssl.truststore.type", "PEM"},
+                                           {"ssl.truststore.location", ProxiedKafka::ca_file()}};
+  auto sent = make_records(200, 1024, "tls");
+  auto producer_props = tls;
+  producer_props["acks"] = "all";
+  producer_props["enable.idempotence"] = "true";
+  auto acked = JavaClient::produce(ProxiedKafka::tls_bootstrap(), topic, sent, producer_props);
+  ASSERT_EQ(acked.size(), sent.size());
+  auto received = JavaClient::consume(ProxiedKafka::tls_bootstrap(), topic, sent.size(), tls);
+  expect_same_records(sent, received);
+  // librdkafka over TLS, verifying the proxy's certificate.
+  auto kcat =
+      kenc::testworld::run_kcat({"-b", ProxiedKafka::tls_bootstrap(), "-X", "security.protocol=ssl",
+                                 "-X", "ssl.ca.location=" + ProxiedKafka::ca_file(), "-C", "-t",
+                                 topic, "-o", "beginning", "-c", "200", "-e", "-q"});
+  EXPECT_EQ(kcat.exit_code, 0) << kcat.output;
+}
+
+TEST(ProxyPassthrough, PlainClientOnTheTlsPortIsRejected) {
+  // A client that does not speak TLS gets no Kafka answer from the TLS port.
+  auto kcat = kenc::testworld::run_kcat(
+      {"-b", ProxiedKafka::tls_bootstrap(), "-L", "-m", "5", "-X", "socket.timeout.ms=5000"}, "",
+      30s);
+  EXPECT_NE(kcat.exit_code, 0) << kcat.output;
+}
+
+TEST(ProxyPassthrough, SaslPlainPassesThroughUnchanged) {
+  const std::string topic = unique_topic("sasl");
+  ProxiedKafka::cluster().create_topic(topic, 1);
+  std::string input;
+  for (int i = 0; i < 100; ++i) {
+    input += "sasl-" + std::to_string(i) + "\n";
+  }
+  const std::vector<std::string> sasl = {"-X", "security.protocol=SASL_PLAINTEXT",
+                                         "-X", "sasl.mechanisms=PLAIN",
+                                         "-X", "sasl.username=alice"};
+  auto args = std::vector<std::string>{"-b", ProxiedKafka::sasl_bootstrap()};
+  args.insert(args.end(), sasl.begin(), sasl.end());
+  auto produce = args;
+  produce.insert(produce.end(), {"-X", "sasl.password=alice-secret", "-P", "-t", topic});
+  auto produced = kenc::testworld::run_kcat(produce, input);
+  ASSERT_EQ(produced.exit_code, 0) << produced.output;
+  auto consume = args;
+  consume.insert(consume.end(), {"-X", "sasl.password=alice-secret", "-C", "-t", topic, "-o",
+                                 "beginning", "-c", "100", "-e", "-q"});
+  auto consumed = kenc::testworld::run_kcat(consume);
+  ASSERT_EQ(consumed.exit_code, 0) << consumed.output;
+  EXPECT_EQ(split_lines(consumed.output).size(), 100u);
+  // A wrong password is refused by the broker, through the proxy.
+  auto wrong = args;
+  wrong.insert(wrong.end(), {"-X", "sasl.password=wrong", "-L", "-m", "10"});
+  auto refused = kenc::testworld::run_kcat(wrong, "", 60s);
+  EXPECT_NE(refused.exit_code, 0) << refused.output;
 }
 
 }  // namespace
