@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
 
+#include "proxy/server/run_until_signalled.h"
 #include "tests/unit/proxy/test_sockets.h"
 
 namespace kenc::proxy {
@@ -90,6 +92,19 @@ TEST(ProxyServer, DrainIsQuickWithoutConnections) {
   const auto start = std::chrono::steady_clock::now();
   server.drain();
   EXPECT_LT(std::chrono::steady_clock::now() - start, 250ms);
+}
+
+TEST(ProxyServer, SigtermDrainsAndReturns) {
+  FakeBroker broker(answer_with({}));
+  ProxyServer server(options_for(broker.port()));
+  ASSERT_TRUE(server.start().ok());
+  Fd client = connect_loopback(server.port(0));
+  ASSERT_TRUE(write_all(client.get(), request_frame(18, 0, 1)));
+  ASSERT_TRUE(read_frame(client.get()).has_value());
+  const int rc = run_until_signalled(server, [] { std::raise(SIGTERM); });
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(server.open_connections(), 0u);
+  EXPECT_TRUE(peer_closed(client.get(), 2000));
 }
 
 TEST(ProxyServer, StartFailsNamingTheClusterWhenThePortIsTaken) {
