@@ -48,8 +48,10 @@ struct Proxy {
   }
   uint16_t port() const { return listener->port(); }
 
-  WorkerPool workers;
+  // Declared before the workers: connections still queued on a worker unregister from it when
+  // the worker's io_context is destroyed.
   ConnectionTracker tracker;
+  WorkerPool workers;
   std::shared_ptr<const ConnectionEnv> env;
   std::unique_ptr<Listener> listener;
 };
