@@ -46,7 +46,9 @@ std::vector<uint8_t> build(const BatchHeader& h, const std::vector<PlainRecord>&
   BatchBuilder builder(h);
   for (const PlainRecord& r : records) {
     std::vector<HeaderInput> headers;
-    for (const auto& [k, v] : r.headers) headers.push_back({k, to_nullable(v)});
+    for (const auto& [k, v] : r.headers) {
+      headers.push_back({k, to_nullable(v)});
+    }
     builder.add(r.timestamp_delta, r.offset_delta, to_nullable(r.key), to_nullable(r.value),
                 headers);
   }
@@ -63,7 +65,9 @@ std::vector<PlainRecord> read_all(const BatchView& batch) {
   std::vector<PlainRecord> out;
   RecordReader reader(section, batch.header.record_count);
   RecordView r;
-  while (reader.next(r)) out.push_back(to_plain(r));
+  while (reader.next(r)) {
+    out.push_back(to_plain(r));
+  }
   EXPECT_TRUE(reader.status().ok()) << reader.status().error().to_string();
   return out;
 }
@@ -191,6 +195,25 @@ TEST(RecordsBlob, SeveralBatchesThenATruncatedOne) {
   }
 }
 
+TEST(RecordsBlob, EveryPrefixOfTwoBatchesParsesAsWholeBatchesPlusOnePartial) {
+  auto a = build(sample_header(Codec::kGzip), sample_records());
+  auto b = build(sample_header(Codec::kNone), sample_records());
+  std::vector<uint8_t> blob = a;
+  blob.insert(blob.end(), b.begin(), b.end());
+  for (size_t cut = 0; cut <= blob.size(); ++cut) {
+    // A copy of exactly `cut` bytes, so an overread shows up under AddressSanitizer.
+    std::vector<uint8_t> prefix(blob.begin(), blob.begin() + static_cast<long>(cut));
+    std::vector<RecordsEntry> entries;
+    ASSERT_TRUE(parse_records(prefix, entries).ok()) << cut;
+    size_t whole = cut >= blob.size() ? 2 : (cut >= a.size() ? 1 : 0);
+    bool partial = cut != 0 && cut != a.size() && cut != blob.size();
+    ASSERT_EQ(entries.size(), whole + (partial ? 1 : 0)) << cut;
+    if (partial) {
+      EXPECT_EQ(entries.back().kind, EntryKind::kTruncated) << cut;
+    }
+  }
+}
+
 // A magic v1 message (offset, size, crc, magic 1, attributes, timestamp, key, value).
 std::vector<uint8_t> legacy_v1_message() {
   std::vector<uint8_t> m = {0,    0,    0,    0,    0, 0, 0, 9,  // offset 9
@@ -267,7 +290,9 @@ TEST(RecordsBlob, MalformedInputGivesErrorsNotCrashes) {
     RecordReader reader(section, batch->header.record_count);
     RecordView r;
     int n = 0;
-    while (reader.next(r)) ++n;
+    while (reader.next(r)) {
+      ++n;
+    }
     EXPECT_EQ(n, 1);
     EXPECT_FALSE(reader.status().ok());
   }
@@ -277,7 +302,9 @@ TEST(RecordReader, RejectsEveryTruncationOfARecordSection) {
   BatchBuilder builder(sample_header(Codec::kNone));
   for (const PlainRecord& r : sample_records()) {
     std::vector<HeaderInput> headers;
-    for (const auto& [k, v] : r.headers) headers.push_back({k, to_nullable(v)});
+    for (const auto& [k, v] : r.headers) {
+      headers.push_back({k, to_nullable(v)});
+    }
     builder.add(r.timestamp_delta, r.offset_delta, to_nullable(r.key), to_nullable(r.value),
                 headers);
   }
@@ -297,17 +324,23 @@ TEST(RecordBatch, RandomRoundTripProperty) {
   std::mt19937_64 rng(20261128);
   auto random_string = [&](size_t max) {
     std::string s(rng() % (max + 1), '\0');
-    for (char& c : s) c = static_cast<char>(rng());
+    for (char& c : s) {
+      c = static_cast<char>(rng());
+    }
     return s;
   };
   auto maybe = [&](size_t max) -> std::optional<std::string> {
-    if (rng() % 5 == 0) return std::nullopt;
+    if (rng() % 5 == 0) {
+      return std::nullopt;
+    }
     return random_string(max);
   };
   for (int iteration = 0; iteration < 200; ++iteration) {
     Codec codec = kAllCodecs[rng() % 5];
     BatchHeader h = sample_header(codec);
-    h.attributes |= static_cast<int16_t>(rng() % 2 ? BatchHeader::kTransactionalBit : 0);
+    if (rng() % 2 != 0) {
+      h.attributes |= BatchHeader::kTransactionalBit;
+    }
     h.producer_id = static_cast<int64_t>(rng() >> 1);
     h.base_sequence = static_cast<int32_t>(rng() % 100000);
     std::vector<PlainRecord> records(rng() % 20 + 1);
@@ -318,7 +351,9 @@ TEST(RecordBatch, RandomRoundTripProperty) {
       offset += static_cast<int32_t>(rng() % 3 + 1);  // compacted gaps
       r.key = maybe(20);
       r.value = maybe(2000);
-      for (size_t i = rng() % 4; i > 0; --i) r.headers.emplace_back(random_string(10), maybe(30));
+      for (size_t i = rng() % 4; i > 0; --i) {
+        r.headers.emplace_back(random_string(10), maybe(30));
+      }
     }
     SCOPED_TRACE(iteration);
     auto bytes = build(h, records);
