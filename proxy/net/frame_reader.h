@@ -1,0 +1,56 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "common/base/result.h"
+#include "common/kafka/frame.h"
+
+namespace kenc::proxy {
+
+// One Kafka frame as it travelled on the wire: the 4-byte size prefix followed by the payload.
+// Keeping the prefix lets the proxy forward an unfiltered frame as its original bytes.
+struct Frame {
+  std::vector<uint8_t> bytes;
+
+  std::span<const uint8_t> payload() const {
+    return std::span<const uint8_t>(bytes).subspan(kafka::kFrameSizeBytes);
+  }
+};
+
+// Builds a frame (size prefix + payload) from a payload.
+Frame make_frame(std::span<const uint8_t> payload);
+
+// Cuts a byte stream into frames. Bytes arrive in arbitrary pieces (one byte at a time, or
+// several frames in one read); a partial frame is kept until the rest arrives. The size prefix
+// is checked against the maximum before the frame's buffer is allocated, so a hostile size
+// cannot make the proxy allocate more than `max_frame_bytes`.
+class FrameReader {
+ public:
+  explicit FrameReader(int32_t max_frame_bytes) : max_frame_bytes_(max_frame_bytes) {}
+
+  // Consumes bytes from `input` until one frame is complete or `input` is used up. Returns
+  // the number of bytes consumed; after that `take()` yields the frame if one completed.
+  // An error (bad size prefix) is sticky: the stream cannot be resynchronised.
+  Result<size_t> consume(std::span<const uint8_t> input);
+
+  // The completed frame, if any; the reader then starts the next one.
+  std::optional<Frame> take();
+
+  // True while part of a frame has been read but not all of it.
+  bool mid_frame() const { return prefix_filled_ > 0 && !complete_; }
+
+ private:
+  int32_t max_frame_bytes_;
+  uint8_t prefix_[kafka::kFrameSizeBytes] = {};
+  size_t prefix_filled_ = 0;  // 0..4; 4 means `current_` is sized and being filled
+  Frame current_;
+  size_t filled_ = 0;  // bytes of `current_.bytes` written so far
+  bool complete_ = false;
+  std::optional<Error> error_;
+};
+
+}  // namespace kenc::proxy

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+
+#include "common/base/result.h"
+#include "proxy/net/frame_reader.h"
+
+namespace kenc::proxy {
+
+// What the proxy remembers about a request that still owes the client a response.
+struct InFlightRequest {
+  int16_t api_key = 0;
+  int16_t api_version = 0;
+  int32_t correlation_id = 0;
+  std::chrono::steady_clock::time_point received_at{};
+};
+
+// The FIFO of a connection's requests that expect a response. Kafka clients rely on responses
+// arriving in request order; a filter may finish a later response before an earlier one, so a
+// response is parked in its request's slot and the client only ever gets the oldest slot, once
+// it is complete. Requests forwarded upstream are also matched to broker responses here: a
+// broker answers one connection's requests in order, so a response must carry the correlation
+// id of the oldest forwarded request that is still unanswered.
+//
+// Not thread-safe: a connection and its queue live on one worker thread.
+class InFlightQueue {
+ public:
+  using Sequence = uint64_t;
+
+  explicit InFlightQueue(size_t capacity) : capacity_(capacity) {}
+
+  size_t size() const { return slots_.size(); }
+  bool full() const { return slots_.size() >= capacity_; }
+  bool empty() const { return slots_.empty(); }
+
+  // Adds a request that will be answered by the broker.
+  Sequence push_forwarded(const InFlightRequest& request);
+  // Adds a request that the proxy answers itself (e.g. a filter's error response).
+  Sequence push_answered(const InFlightRequest& request, Frame response);
+
+  // Matches a broker response to the oldest forwarded, unanswered request. Errors when none
+  // is outstanding or the correlation id differs (the connection is then unusable).
+  Result<Sequence> match_broker_response(int32_t correlation_id);
+
+  // The request in a slot (valid until the slot is popped).
+  const InFlightRequest& request(Sequence seq) const;
+
+  // Stores the response of a slot; slots may complete in any order. A slot that was already
+  // popped (cannot happen in a correct caller) is ignored.
+  void complete(Sequence seq, Frame response);
+
+  // Whether the oldest slot holds its response, and takes it out.
+  bool head_ready() const;
+  const InFlightRequest& head_request() const { return slots_.front().request; }
+  Frame pop_head();
+
+ private:
+  struct Slot {
+    InFlightRequest request;
+    std::optional<Frame> response;
+  };
+  Slot* find(Sequence seq);
+
+  size_t capacity_;
+  std::deque<Slot> slots_;
+  Sequence head_seq_ = 0;                 // sequence number of slots_.front()
+  std::deque<Sequence> awaiting_broker_;  // forwarded requests, oldest first
+};
+
+}  // namespace kenc::proxy

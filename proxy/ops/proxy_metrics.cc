@@ -1,0 +1,45 @@
+#include "proxy/ops/proxy_metrics.h"
+
+#include <string>
+
+namespace kenc::proxy {
+
+ProxyMetrics::ProxyMetrics(admin::MetricsRegistry& registry)
+    : active_(registry.gauge("kenc_proxy_connections_active", "Client connections open now")),
+      accepted_(registry.counter("kenc_proxy_connections_total", "Client connections accepted")),
+      bytes_in_(registry.counter("kenc_proxy_client_bytes_received_total",
+                                 "Bytes received from clients")),
+      bytes_out_(registry.counter("kenc_proxy_client_bytes_sent_total", "Bytes sent to clients")),
+      latency_(registry.histogram("kenc_proxy_request_latency_seconds",
+                                  "Time from a request's arrival to its response's dispatch")),
+      requests_(
+          registry.counter_family("kenc_proxy_requests_total", "Requests by API key", {"api_key"})),
+      errors_(registry.counter_family("kenc_proxy_request_errors_total",
+                                      "Requests that ended a connection, by API key",
+                                      {"api_key"})) {}
+
+void ProxyMetrics::connection_opened() {
+  accepted_.inc();
+  active_.add(1);
+}
+
+void ProxyMetrics::connection_closed() { active_.add(-1); }
+
+admin::Counter& ProxyMetrics::series(
+    admin::CounterFamily& family, std::array<std::atomic<admin::Counter*>, kMaxApiKey + 2>& cache,
+    int16_t api_key) {
+  const bool known = api_key >= 0 && api_key <= kMaxApiKey;
+  const size_t index = known ? static_cast<size_t>(api_key) : kMaxApiKey + 1;
+  admin::Counter* counter = cache[index].load(std::memory_order_acquire);
+  if (counter == nullptr) {
+    counter = &family.with({known ? std::to_string(api_key) : std::string("other")});
+    cache[index].store(counter, std::memory_order_release);
+  }
+  return *counter;
+}
+
+void ProxyMetrics::request(int16_t api_key) { series(requests_, request_cache_, api_key).inc(); }
+
+void ProxyMetrics::error(int16_t api_key) { series(errors_, error_cache_, api_key).inc(); }
+
+}  // namespace kenc::proxy

@@ -1,0 +1,379 @@
+// The proxy's data path against a fake broker on local sockets: byte-exact pass-through,
+// in-order responses with out-of-order filters, acks=0, local answers, backpressure, limits.
+#include <gtest/gtest.h>
+
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <chrono>
+#include <memory>
+
+#include "proxy/filter/filter.h"
+#include "proxy/net/connection_tracker.h"
+#include "proxy/net/listener.h"
+#include "proxy/net/worker_pool.h"
+#include "tests/unit/proxy/test_sockets.h"
+
+namespace kenc::proxy {
+namespace {
+
+using namespace kenc::proxy::testing;
+using namespace std::chrono_literals;
+
+constexpr int16_t kApiVersions = 18;
+
+int32_t correlation_of_response(const std::vector<uint8_t>& frame) { return get32(&frame[4]); }
+
+// A proxy in front of one fake broker, on 127.0.0.1 with a free port.
+struct Proxy {
+  Proxy(uint16_t broker_port, ConnectionLimits limits,
+        std::vector<std::shared_ptr<Filter>> filters = {}, size_t threads = 2)
+      : workers(threads) {
+    auto e = std::make_shared<ConnectionEnv>();
+    e->virtual_cluster = "test";
+    e->upstream.servers = {HostPort{"127.0.0.1", broker_port}};
+    e->filters = std::make_shared<FilterChain>(std::move(filters));
+    e->limits = limits;
+    e->tracker = &tracker;
+    env = e;
+    listener = std::make_unique<Listener>(workers, env, nullptr);
+    auto status = listener->start(HostPort{"127.0.0.1", 0});
+    if (!status.ok()) {
+      throw std::runtime_error(status.error().to_string());
+    }
+  }
+  ~Proxy() {
+    listener->stop();
+    tracker.close_all();
+    workers.stop();
+  }
+  uint16_t port() const { return listener->port(); }
+
+  // Declared before the workers: connections still queued on a worker unregister from it when
+  // the worker's io_context is destroyed.
+  ConnectionTracker tracker;
+  WorkerPool workers;
+  std::shared_ptr<const ConnectionEnv> env;
+  std::unique_ptr<Listener> listener;
+};
+
+TEST(Connection, ForwardsRequestsAndResponsesByteForByte) {
+  FakeBroker broker(answer_with({0xca, 0xfe}));
+  Proxy proxy(broker.port(), {});
+  Fd client = connect_loopback(proxy.port());
+  std::vector<std::vector<uint8_t>> sent;
+  for (int32_t i = 0; i < 20; ++i) {
+    sent.push_back(request_frame(static_cast<int16_t>(1 + i % 69), 3, 1000 + i,
+                                 std::vector<uint8_t>(static_cast<size_t>(i * 37), 0x5a)));
+    ASSERT_TRUE(write_all(client.get(), sent.back()));
+  }
+  for (int32_t i = 0; i < 20; ++i) {
+    auto response = read_frame(client.get());
+    ASSERT_TRUE(response.has_value()) << "response " << i;
+    EXPECT_EQ(*response, response_frame(1000 + i, {0xca, 0xfe}));
+  }
+  EXPECT_EQ(broker.received(), sent) << "requests must reach the broker as their original bytes";
+}
+
+TEST(Connection, DeliversFramesSplitIntoSingleBytes) {
+  FakeBroker broker(answer_with({1}));
+  Proxy proxy(broker.port(), {});
+  Fd client = connect_loopback(proxy.port());
+  auto frame = request_frame(kApiVersions, 0, 42, {7, 7, 7});
+  for (uint8_t byte : frame) {
+    ASSERT_TRUE(write_all(client.get(), {byte}));
+    std::this_thread::sleep_for(1ms);
+  }
+  auto response = read_frame(client.get());
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(correlation_of_response(*response), 42);
+  EXPECT_EQ(broker.received().at(0), frame);
+}
+
+// Delays each response: earlier requests finish later, so completion is out of order.
+class ReverseDelayFilter : public Filter {
+ public:
+  std::string_view name() const override { return "reverse-delay"; }
+  bool handles_request(int16_t, int16_t) const override { return false; }
+  bool handles_response(int16_t api_key, int16_t) const override { return api_key == kApiVersions; }
+  asio::awaitable<RequestVerdict> on_request(const RequestContext&, Frame request) override {
+    co_return ForwardRequest{std::move(request)};
+  }
+  asio::awaitable<Frame> on_response(const RequestContext& context, Frame response) override {
+    asio::steady_timer timer(context.executor, (10 - context.correlation_id % 10) * 30ms);
+    co_await timer.async_wait(asio::use_awaitable);
+    finished_order.push_back(context.correlation_id);  // one connection: one thread
+    co_return response;
+  }
+  std::vector<int32_t> finished_order;
+};
+
+TEST(Connection, ResponsesLeaveInRequestOrderWhenFiltersFinishOutOfOrder) {
+  FakeBroker broker(answer_with({}));
+  auto filter = std::make_shared<ReverseDelayFilter>();
+  Proxy proxy(broker.port(), {}, {filter});
+  Fd client = connect_loopback(proxy.port());
+  for (int32_t i = 0; i < 10; ++i) {
+    ASSERT_TRUE(write_all(client.get(), request_frame(kApiVersions, 0, i)));
+  }
+  for (int32_t i = 0; i < 10; ++i) {
+    auto response = read_frame(client.get());
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(correlation_of_response(*response), i);
+  }
+  // The filter really did finish them out of order (latest request first).
+  ASSERT_EQ(filter->finished_order.size(), 10u);
+  EXPECT_EQ(filter->finished_order.front(), 9);
+  EXPECT_EQ(filter->finished_order.back(), 0);
+}
+
+TEST(Connection, ProduceWithAcksZeroExpectsNoResponse) {
+  // Like a broker: no response to acks=0 Produce requests.
+  FakeBroker broker([](const std::vector<uint8_t>& request) -> std::optional<std::vector<uint8_t>> {
+    const bool produce = request[4] == 0 && request[5] == 0;
+    if (produce && request[14 + 2] == 0 && request[14 + 3] == 0) {
+      return std::nullopt;
+    }
+    return response_frame(get32(&request[8]), {});
+  });
+  Proxy proxy(broker.port(), {});
+  Fd client = connect_loopback(proxy.port());
+  ASSERT_TRUE(write_all(client.get(), request_frame(0, 3, 1, produce_body(0))));
+  ASSERT_TRUE(write_all(client.get(), request_frame(0, 3, 2, produce_body(0))));
+  ASSERT_TRUE(write_all(client.get(), request_frame(0, 3, 3, produce_body(1))));
+  ASSERT_TRUE(write_all(client.get(), request_frame(kApiVersions, 0, 4)));
+  auto first = read_frame(client.get());
+  auto second = read_frame(client.get());
+  ASSERT_TRUE(first.has_value() && second.has_value()) << "connection must survive acks=0";
+  EXPECT_EQ(correlation_of_response(*first), 3);
+  EXPECT_EQ(correlation_of_response(*second), 4);
+  EXPECT_EQ(broker.received_count(), 4u) << "acks=0 requests are still forwarded";
+}
+
+// Answers requests of API key 50 itself, with an error-like body, without forwarding them.
+class AnsweringFilter : public Filter {
+ public:
+  std::string_view name() const override { return "answering"; }
+  bool handles_request(int16_t api_key, int16_t) const override { return api_key == 50; }
+  bool handles_response(int16_t, int16_t) const override { return false; }
+  asio::awaitable<RequestVerdict> on_request(const RequestContext& context, Frame) override {
+    std::vector<uint8_t> payload;
+    put32(payload, context.correlation_id);
+    put16(payload, 35);  // UNSUPPORTED_VERSION
+    co_return AnswerRequest{make_frame(payload)};
+  }
+  asio::awaitable<Frame> on_response(const RequestContext&, Frame response) override {
+    co_return response;
+  }
+};
+
+TEST(Connection, FilterCanAnswerInsteadOfForwardingAndOrderIsKept) {
+  FakeBroker broker(answer_with({0x01}));
+  Proxy proxy(broker.port(), {}, {std::make_shared<AnsweringFilter>()});
+  Fd client = connect_loopback(proxy.port());
+  ASSERT_TRUE(write_all(client.get(), request_frame(kApiVersions, 0, 1)));
+  ASSERT_TRUE(write_all(client.get(), request_frame(50, 0, 2)));
+  ASSERT_TRUE(write_all(client.get(), request_frame(kApiVersions, 0, 3)));
+  std::vector<int32_t> order;
+  for (int i = 0; i < 3; ++i) {
+    auto response = read_frame(client.get());
+    ASSERT_TRUE(response.has_value());
+    order.push_back(correlation_of_response(*response));
+    if (order.back() == 2) {
+      EXPECT_EQ(*response, response_frame(2, {0x00, 35}));
+    }
+  }
+  EXPECT_EQ(order, (std::vector<int32_t>{1, 2, 3}));
+  EXPECT_EQ(broker.received_count(), 2u) << "the answered request must not reach the broker";
+}
+
+TEST(Connection, StalledClientBoundsWhatTheProxyTakesIn) {
+  // Each response is 1 MiB; the client sends 300 requests and reads nothing. Once the socket
+  // buffers toward the client are full, the proxy may hold at most `max_inflight_requests`
+  // requests, so the broker must see only a bounded number of them.
+  const std::vector<uint8_t> big(1 << 20, 0x42);
+  FakeBroker broker(answer_with(big));
+  ConnectionLimits limits;
+  limits.max_inflight_requests = 4;
+  limits.upstream_queue_frames = 4;
+  Proxy proxy(broker.port(), limits);
+  Fd client = connect_loopback(proxy.port());
+  constexpr int kRequests = 300;
+  for (int32_t i = 0; i < kRequests; ++i) {
+    ASSERT_TRUE(write_all(client.get(), request_frame(kApiVersions, 0, i)));
+  }
+  // Give the pipeline time to fill up to its bounds.
+  size_t seen = 0;
+  for (int i = 0; i < 20; ++i) {
+    std::this_thread::sleep_for(50ms);
+    seen = broker.received_count();
+  }
+  // In-flight slots + what the kernel buffers between proxy and client can hold (a few MiB
+  // of 1 MiB responses) + the response the broker is blocked writing.
+  EXPECT_LT(seen, 40u) << "the proxy kept reading from a client that does not read";
+  EXPECT_GE(seen, 4u);
+  // Now the client reads: everything arrives, in order.
+  for (int32_t i = 0; i < kRequests; ++i) {
+    auto response = read_frame(client.get(), 20000);
+    ASSERT_TRUE(response.has_value()) << "response " << i;
+    ASSERT_EQ(correlation_of_response(*response), i);
+    ASSERT_EQ(response->size(), 8u + big.size());
+  }
+}
+
+TEST(Connection, StalledBrokerBoundsWhatTheProxyTakesIn) {
+  // A broker that never answers: the client keeps sending; the proxy must stop reading once
+  // its in-flight bound is reached, so the client's sends eventually block (we use a
+  // non-blocking probe to see that).
+  FakeBroker broker(
+      [](const std::vector<uint8_t>&) { return std::optional<std::vector<uint8_t>>{}; });
+  ConnectionLimits limits;
+  limits.max_inflight_requests = 8;
+  Proxy proxy(broker.port(), limits);
+  Fd client = connect_loopback(proxy.port());
+  const auto frame = request_frame(kApiVersions, 0, 1, std::vector<uint8_t>(64 * 1024, 1));
+  size_t written = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const ssize_t n = ::send(client.get(), frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n <= 0) {
+      std::this_thread::sleep_for(100ms);
+      if (::send(client.get(), frame.data(), 1, MSG_DONTWAIT | MSG_NOSIGNAL) <= 0) {
+        break;  // still blocked: backpressure reached the client
+      }
+      written += 1;
+      continue;
+    }
+    written += static_cast<size_t>(n);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now(), deadline) << "client was never pushed back";
+  std::this_thread::sleep_for(200ms);
+  EXPECT_LE(broker.received_count(), 8u);
+  EXPECT_GT(written, 8 * frame.size() / 2);
+}
+
+TEST(Connection, OversizedFrameClosesTheConnection) {
+  FakeBroker broker(answer_with({}));
+  ConnectionLimits limits;
+  limits.max_frame_bytes = 1024;
+  Proxy proxy(broker.port(), limits);
+  Fd client = connect_loopback(proxy.port());
+  ASSERT_TRUE(
+      write_all(client.get(), request_frame(kApiVersions, 0, 1, std::vector<uint8_t>(2000))));
+  EXPECT_TRUE(peer_closed(client.get(), 5000));
+  EXPECT_EQ(broker.received_count(), 0u);
+}
+
+TEST(Connection, IdleConnectionIsClosed) {
+  FakeBroker broker(answer_with({}));
+  ConnectionLimits limits;
+  limits.idle_timeout = 200ms;
+  Proxy proxy(broker.port(), limits);
+  Fd client = connect_loopback(proxy.port());
+  ASSERT_TRUE(write_all(client.get(), request_frame(kApiVersions, 0, 1)));
+  ASSERT_TRUE(read_frame(client.get()).has_value());
+  EXPECT_FALSE(peer_closed(client.get(), 50)) << "closed before the idle timeout";
+  EXPECT_TRUE(peer_closed(client.get(), 3000));
+}
+
+TEST(Connection, BrokerClosingClosesTheClient) {
+  FakeBroker broker(answer_with({}));
+  Proxy proxy(broker.port(), {});
+  Fd client = connect_loopback(proxy.port());
+  ASSERT_TRUE(write_all(client.get(), request_frame(kApiVersions, 0, 1)));
+  ASSERT_TRUE(read_frame(client.get()).has_value());
+  broker.drop_connections();
+  EXPECT_TRUE(peer_closed(client.get(), 5000));
+}
+
+TEST(Connection, ClientClosingClosesTheBrokerConnection) {
+  FakeBroker broker(answer_with({}));
+  Proxy proxy(broker.port(), {});
+  {
+    Fd client = connect_loopback(proxy.port());
+    ASSERT_TRUE(write_all(client.get(), request_frame(kApiVersions, 0, 1)));
+    ASSERT_TRUE(read_frame(client.get()).has_value());
+    EXPECT_EQ(proxy.tracker.count(), 1u);
+  }
+  for (int i = 0; i < 100 && proxy.tracker.count() != 0; ++i) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(proxy.tracker.count(), 0u);
+}
+
+TEST(Connection, RequestsSentJustBeforeTheClientClosesStillReachTheBroker) {
+  // acks=0 produce: the client writes and closes at once, expecting nothing back.
+  FakeBroker broker(
+      [](const std::vector<uint8_t>&) { return std::optional<std::vector<uint8_t>>{}; });
+  ConnectionLimits limits;
+  limits.upstream_queue_frames = 2;
+  Proxy proxy(broker.port(), limits);
+  {
+    Fd client = connect_loopback(proxy.port());
+    std::vector<uint8_t> burst;
+    for (int32_t i = 0; i < 200; ++i) {
+      auto frame = request_frame(0, 3, i, produce_body(0));
+      burst.insert(burst.end(), frame.begin(), frame.end());
+    }
+    ASSERT_TRUE(write_all(client.get(), burst));
+  }
+  for (int i = 0; i < 250 && broker.received_count() < 200; ++i) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(broker.received_count(), 200u);
+}
+
+TEST(Connection, HalfClosedClientStillGetsItsResponses) {
+  FakeBroker broker(answer_with({0x77}));
+  Proxy proxy(broker.port(), {});
+  Fd client = connect_loopback(proxy.port());
+  for (int32_t i = 0; i < 5; ++i) {
+    ASSERT_TRUE(write_all(client.get(), request_frame(kApiVersions, 0, i)));
+  }
+  ::shutdown(client.get(), SHUT_WR);
+  for (int32_t i = 0; i < 5; ++i) {
+    auto response = read_frame(client.get());
+    ASSERT_TRUE(response.has_value()) << i;
+    EXPECT_EQ(correlation_of_response(*response), i);
+  }
+  EXPECT_TRUE(peer_closed(client.get(), 5000)) << "the proxy closes once everything is answered";
+}
+
+TEST(Connection, UnreachableBrokerClosesTheClient) {
+  uint16_t dead_port = 0;
+  { Fd unused = listen_loopback(dead_port); }
+  Proxy proxy(dead_port, {});
+  Fd client = connect_loopback(proxy.port());
+  EXPECT_TRUE(peer_closed(client.get(), 5000));
+}
+
+TEST(Connection, ManyClientsAcrossWorkers) {
+  FakeBroker broker(answer_with({0x33}));
+  Proxy proxy(broker.port(), {}, {}, 2);
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0};
+  for (int c = 0; c < 8; ++c) {
+    clients.emplace_back([&, c] {
+      Fd client = connect_loopback(proxy.port());
+      for (int32_t i = 0; i < 200; ++i) {
+        if (!write_all(client.get(), request_frame(kApiVersions, 0, c * 1000 + i))) {
+          return;
+        }
+      }
+      for (int32_t i = 0; i < 200; ++i) {
+        auto r = read_frame(client.get());
+        if (!r || correlation_of_response(*r) != c * 1000 + i) {
+          return;
+        }
+      }
+      ++ok;
+    });
+  }
+  for (auto& t : clients) {
+    t.join();
+  }
+  EXPECT_EQ(ok.load(), 8);
+  EXPECT_EQ(broker.connections(), 8);
+}
+
+}  // namespace
+}  // namespace kenc::proxy

@@ -1,0 +1,103 @@
+#include "proxy/net/frame_reader.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace kenc::proxy {
+namespace {
+
+std::vector<uint8_t> frame_of(std::vector<uint8_t> payload) { return make_frame(payload).bytes; }
+
+TEST(FrameReader, WholeFrameInOnePiece) {
+  const auto bytes = frame_of({1, 2, 3, 4, 5});
+  FrameReader reader(1024);
+  auto used = reader.consume(bytes);
+  ASSERT_TRUE(used.ok());
+  EXPECT_EQ(*used, bytes.size());
+  auto frame = reader.take();
+  ASSERT_TRUE(frame.has_value());
+  EXPECT_EQ(frame->bytes, bytes);
+  EXPECT_EQ(std::vector<uint8_t>(frame->payload().begin(), frame->payload().end()),
+            (std::vector<uint8_t>{1, 2, 3, 4, 5}));
+  EXPECT_FALSE(reader.take().has_value());
+}
+
+TEST(FrameReader, ByteByByteKeepsThePartialFrame) {
+  const auto bytes = frame_of({9, 8, 7, 6, 5, 4, 3});
+  FrameReader reader(1024);
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    EXPECT_FALSE(reader.take().has_value()) << "frame completed early at byte " << i;
+    auto used = reader.consume(std::span<const uint8_t>(&bytes[i], 1));
+    ASSERT_TRUE(used.ok());
+    EXPECT_EQ(*used, 1u);
+    EXPECT_EQ(reader.mid_frame(), i + 1 < bytes.size());
+  }
+  auto frame = reader.take();
+  ASSERT_TRUE(frame.has_value());
+  EXPECT_EQ(frame->bytes, bytes);
+}
+
+TEST(FrameReader, StopsAtTheFrameEndAndLeavesTheRest) {
+  auto first = frame_of({1, 2});
+  auto second = frame_of({3, 4, 5});
+  std::vector<uint8_t> stream = first;
+  stream.insert(stream.end(), second.begin(), second.end());
+  stream.push_back(0);  // start of a third frame's size prefix
+
+  FrameReader reader(1024);
+  auto used = reader.consume(stream);
+  ASSERT_TRUE(used.ok());
+  EXPECT_EQ(*used, first.size()) << "must not read past the first frame";
+  EXPECT_EQ(reader.take()->bytes, first);
+
+  auto rest = std::span<const uint8_t>(stream).subspan(*used);
+  used = reader.consume(rest);
+  ASSERT_TRUE(used.ok());
+  EXPECT_EQ(*used, second.size());
+  EXPECT_EQ(reader.take()->bytes, second);
+
+  used = reader.consume(rest.subspan(*used));
+  ASSERT_TRUE(used.ok());
+  EXPECT_EQ(*used, 1u);
+  EXPECT_FALSE(reader.take().has_value());
+  EXPECT_TRUE(reader.mid_frame());
+}
+
+TEST(FrameReader, EmptyFrameIsAFrame) {
+  const auto bytes = frame_of({});
+  FrameReader reader(1024);
+  ASSERT_TRUE(reader.consume(bytes).ok());
+  auto frame = reader.take();
+  ASSERT_TRUE(frame.has_value());
+  EXPECT_TRUE(frame->payload().empty());
+}
+
+TEST(FrameReader, RejectsOversizedFrameBeforeAllocating) {
+  // 2 GiB - 1 announced: must fail on the prefix alone, without allocating.
+  const std::vector<uint8_t> prefix = {0x7f, 0xff, 0xff, 0xff};
+  FrameReader reader(1024);
+  auto used = reader.consume(prefix);
+  ASSERT_FALSE(used.ok());
+  EXPECT_EQ(used.error().code, ErrorCode::kOutOfRange);
+  // The error is sticky: the stream cannot be resynchronised.
+  EXPECT_FALSE(reader.consume(frame_of({1})).ok());
+}
+
+TEST(FrameReader, RejectsNegativeSize) {
+  const std::vector<uint8_t> prefix = {0xff, 0xff, 0xff, 0xfe};
+  FrameReader reader(1024);
+  EXPECT_FALSE(reader.consume(prefix).ok());
+}
+
+TEST(FrameReader, AcceptsExactlyTheMaximum) {
+  std::vector<uint8_t> payload(64, 0xab);
+  FrameReader reader(64);
+  ASSERT_TRUE(reader.consume(frame_of(payload)).ok());
+  EXPECT_TRUE(reader.take().has_value());
+  FrameReader smaller(63);
+  EXPECT_FALSE(smaller.consume(frame_of(payload)).ok());
+}
+
+}  // namespace
+}  // namespace kenc::proxy

@@ -1,0 +1,70 @@
+#include "proxy/net/inflight_queue.h"
+
+#include <gtest/gtest.h>
+
+namespace kenc::proxy {
+namespace {
+
+Frame frame_with(uint8_t marker) { return make_frame(std::vector<uint8_t>{marker}); }
+
+TEST(InFlightQueue, ReleasesResponsesInRequestOrderWhateverTheCompletionOrder) {
+  InFlightQueue q(8);
+  const auto a = q.push_forwarded({1, 0, 100, {}});
+  const auto b = q.push_forwarded({1, 0, 101, {}});
+  const auto c = q.push_forwarded({1, 0, 102, {}});
+  q.complete(c, frame_with(3));
+  EXPECT_FALSE(q.head_ready());
+  q.complete(b, frame_with(2));
+  EXPECT_FALSE(q.head_ready());
+  q.complete(a, frame_with(1));
+  ASSERT_TRUE(q.head_ready());
+  EXPECT_EQ(q.pop_head().payload()[0], 1);
+  EXPECT_EQ(q.pop_head().payload()[0], 2);
+  EXPECT_EQ(q.pop_head().payload()[0], 3);
+  EXPECT_TRUE(q.empty());
+}
+
+TEST(InFlightQueue, MatchesBrokerResponsesToForwardedRequestsOnly) {
+  InFlightQueue q(8);
+  const auto a = q.push_forwarded({18, 0, 1, {}});
+  const auto answered = q.push_answered({0, 3, 2, {}}, frame_with(9));
+  const auto c = q.push_forwarded({3, 1, 3, {}});
+  auto m = q.match_broker_response(1);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(*m, a);
+  // The locally answered request (correlation id 2) is skipped: the broker never saw it.
+  m = q.match_broker_response(3);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(*m, c);
+  EXPECT_EQ(q.request(c).api_key, 3);
+  EXPECT_FALSE(q.match_broker_response(4).ok()) << "nothing outstanding";
+  q.complete(a, frame_with(1));
+  q.complete(c, frame_with(3));
+  EXPECT_EQ(q.pop_head().payload()[0], 1);
+  EXPECT_EQ(q.pop_head().payload()[0], 9);
+  EXPECT_EQ(q.pop_head().payload()[0], 3);
+  (void)answered;
+}
+
+TEST(InFlightQueue, RejectsAResponseOutOfOrder) {
+  InFlightQueue q(8);
+  (void)q.push_forwarded({18, 0, 1, {}});
+  (void)q.push_forwarded({18, 0, 2, {}});
+  auto m = q.match_broker_response(2);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message.find("does not match"), std::string::npos);
+}
+
+TEST(InFlightQueue, IsFullAtCapacity) {
+  InFlightQueue q(2);
+  (void)q.push_forwarded({18, 0, 1, {}});
+  EXPECT_FALSE(q.full());
+  (void)q.push_forwarded({18, 0, 2, {}});
+  EXPECT_TRUE(q.full());
+  q.complete(*q.match_broker_response(1), frame_with(1));
+  (void)q.pop_head();
+  EXPECT_FALSE(q.full());
+}
+
+}  // namespace
+}  // namespace kenc::proxy
