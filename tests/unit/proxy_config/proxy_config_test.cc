@@ -202,5 +202,20 @@ virtual_clusters:
             "virtual_clusters[0].upstream.tls.key_file");
 }
 
+TEST(ProxyConfig, TheCheckedInExampleIsValid) {
+  auto c = load_proxy_config(KENC_EXAMPLE_PROXY_CONFIG);
+  ASSERT_EQ(c.virtual_clusters.size(), 1u);
+  EXPECT_EQ(c.virtual_clusters[0].name, "orders");
+  EXPECT_EQ(c.virtual_clusters[0].upstream_bootstrap_servers.size(), 2u);
+  ASSERT_TRUE(c.virtual_clusters[0].gateway.port_per_broker.has_value());
+  EXPECT_EQ(c.virtual_clusters[0].gateway.port_per_broker->advertised_host, "proxy.example.com");
+  ASSERT_TRUE(c.admin.has_value());
+}
+
+TEST(ProxyConfig, EmptyDocumentIsAnError) {
+  EXPECT_THROW(parse_proxy_config(YAML::Load("")), ConfigError);
+  EXPECT_THROW(parse_proxy_config(YAML::Load("[1, 2]")), ConfigError);
+}
+
 }  // namespace
 }  // namespace kenc::proxy::config
