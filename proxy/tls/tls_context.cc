@@ -133,4 +133,12 @@ Status prepare_client_stream(asio::ssl::stream<asio::ip::tcp::socket>& stream,
   return Status::Ok();
 }
 
+std::optional<std::string> requested_server_name(asio::ssl::stream<asio::ip::tcp::socket>& stream) {
+  const char* name = SSL_get_servername(stream.native_handle(), TLSEXT_NAMETYPE_host_name);
+  if (name == nullptr || *name == '\0') {
+    return std::nullopt;
+  }
+  return std::string(name);
+}
+
 }  // namespace kenc::proxy::tls

@@ -4,6 +4,7 @@
 #include <asio/ssl/context.hpp>
 #include <asio/ssl/stream.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/base/result.h"
@@ -27,5 +28,9 @@ Result<std::shared_ptr<asio::ssl::context>> make_client_context(const config::Up
 // SAN for an address).
 Status prepare_client_stream(asio::ssl::stream<asio::ip::tcp::socket>& stream,
                              const std::string& host, bool verify_hostname);
+
+// After a server-side handshake: the host name the client asked for (SNI), if it sent one.
+// SNI routing maps it to a broker node (BrokerAddressMap::node_for_server_name).
+std::optional<std::string> requested_server_name(asio::ssl::stream<asio::ip::tcp::socket>& stream);
 
 }  // namespace kenc::proxy::tls

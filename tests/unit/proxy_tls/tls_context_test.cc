@@ -65,7 +65,8 @@ class TlsContextTest : public ::testing::Test {
 
   // Handshakes and exchanges one message; true when the client got the server's answer.
   bool exchange(asio::ssl::context& server_ctx, asio::ssl::context& client_ctx,
-                const std::string& host, bool verify_hostname = true) {
+                const std::string& host, bool verify_hostname = true,
+                std::optional<std::string>* server_name = nullptr) {
     asio::io_context io;
     tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     const auto port = acceptor.local_endpoint().port();
@@ -79,6 +80,9 @@ class TlsContextTest : public ::testing::Test {
       s.handshake(asio::ssl::stream_base::server, ec);
       if (ec) {
         return;
+      }
+      if (server_name != nullptr) {
+        *server_name = requested_server_name(s);
       }
       char buf[4];
       asio::read(s, asio::buffer(buf), ec);
@@ -130,6 +134,18 @@ TEST_F(TlsContextTest, WrongHostnameIsRefusedUnlessVerificationIsOff) {
   ASSERT_TRUE(server.ok() && client.ok());
   EXPECT_FALSE(exchange(**server, **client, "kafka.example.com"));
   EXPECT_TRUE(exchange(**server, **client, "kafka.example.com", /*verify_hostname=*/false));
+}
+
+TEST_F(TlsContextTest, ServerSeesTheSniNameForRouting) {
+  auto server = make_server_context(server_config());
+  auto client = make_client_context(client_config());
+  ASSERT_TRUE(server.ok() && client.ok());
+  std::optional<std::string> seen;
+  EXPECT_TRUE(exchange(**server, **client, "broker-3.kafka.example.com", false, &seen));
+  EXPECT_EQ(seen, "broker-3.kafka.example.com");
+  // No SNI is sent for an IP address.
+  EXPECT_TRUE(exchange(**server, **client, "127.0.0.1", true, &seen));
+  EXPECT_EQ(seen, std::nullopt);
 }
 
 TEST_F(TlsContextTest, UntrustedServerIsRefused) {
