@@ -31,8 +31,9 @@ Result<std::vector<uint8_t>> rewrite_response(int16_t api_key, int16_t api_versi
                                               TopicIdMap* topics = nullptr);
 
 // ApiVersions: the proxy must not let a client pick a version of an API that some filter has to
-// decode but the codec cannot. For every key `decoded_by_filters(key)` says yes to, the max
-// version is lowered to the codec's highest (an entry left with min > max is dropped); other
+// decode but the codec cannot. For every key `decoded_by_filters(key)` says yes to, the range
+// is narrowed to the codec's: max lowered to its highest, min raised to its lowest (Kafka 4.x
+// advertises Produce v0, its specs start at v3); an entry left empty is dropped. Other
 // keys pass through as the broker sent them (forwarded untouched, unknown versions included).
 Result<std::vector<uint8_t>> intersect_api_versions(
     int16_t api_version, const SharedBytes& payload,
