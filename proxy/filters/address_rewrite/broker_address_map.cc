@@ -41,6 +41,20 @@ BrokerAddressMap BrokerAddressMap::sni(std::string domain, uint16_t port) {
                           std::numeric_limits<int32_t>::max());
 }
 
+Result<BrokerAddressMap> BrokerAddressMap::from_gateway(const config::Gateway& gateway,
+                                                        uint16_t bootstrap_port) {
+  if (gateway.port_per_broker) {
+    const auto& p = *gateway.port_per_broker;
+    return port_per_broker(p.advertised_host, bootstrap_port, p.node_id_min, p.node_id_max);
+  }
+  if (gateway.sni) {
+    return sni(gateway.sni->domain, bootstrap_port);
+  }
+  return make_error(ErrorCode::kInvalidArgument,
+                    "the gateway has neither port_per_broker nor sni: broker addresses cannot be "
+                    "rewritten");
+}
+
 Result<Endpoint> BrokerAddressMap::advertised(int32_t node_id) const {
   if (node_id < node_id_min_ || node_id > node_id_max_) {
     return make_error(ErrorCode::kOutOfRange, "broker node id " + std::to_string(node_id) +

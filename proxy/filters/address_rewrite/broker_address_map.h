@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/base/result.h"
+#include "proxy/config/proxy_config.h"
 
 namespace kenc::proxy::address_rewrite {
 
@@ -37,6 +38,12 @@ class BrokerAddressMap {
   static BrokerAddressMap port_per_broker(std::string advertised_host, uint16_t bootstrap_port,
                                           int32_t node_id_min, int32_t node_id_max);
   static BrokerAddressMap sni(std::string domain, uint16_t port);
+  // The map a virtual cluster's gateway configuration describes. `bootstrap_port` is the port
+  // actually bound (the configured one, or the one the system picked for port 0). Errors:
+  // kInvalidArgument for a gateway with neither port_per_broker nor sni (clients would be sent
+  // straight to the brokers, bypassing the proxy).
+  static Result<BrokerAddressMap> from_gateway(const config::Gateway& gateway,
+                                               uint16_t bootstrap_port);
 
   BrokerAddressMap(BrokerAddressMap&& other) noexcept;
   BrokerAddressMap(const BrokerAddressMap&) = delete;

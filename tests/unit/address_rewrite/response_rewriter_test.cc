@@ -231,6 +231,57 @@ TEST(ResponseRewriter, SniNamesEncodeTheNodeId) {
   EXPECT_EQ(got.brokers[1].port, 9443);
 }
 
+TEST(BrokerAddressMap, FromGatewayConfiguration) {
+  config::Gateway g;
+  g.bootstrap = config::HostPort{"0.0.0.0", 0};
+  EXPECT_FALSE(BrokerAddressMap::from_gateway(g, 19092).ok());  // nothing to advertise
+  g.port_per_broker = config::PortPerBroker{10, 12, "proxy.local"};
+  auto ppb = BrokerAddressMap::from_gateway(g, 19092);
+  ASSERT_TRUE(ppb.ok());
+  EXPECT_EQ(*ppb->advertised(10), (Endpoint{"proxy.local", 19093}));
+  EXPECT_EQ(*ppb->advertised(12), (Endpoint{"proxy.local", 19095}));
+  EXPECT_FALSE(ppb->advertised(9).ok());
+  EXPECT_FALSE(ppb->advertised(13).ok());
+  g.port_per_broker.reset();
+  g.sni = config::SniRouting{"kafka.example.com"};
+  auto sni = BrokerAddressMap::from_gateway(g, 9443);
+  ASSERT_TRUE(sni.ok());
+  EXPECT_EQ(*sni->advertised(1), (Endpoint{"broker-1.kafka.example.com", 9443}));
+}
+
+// Mutated and random responses: every outcome is a value (ok or an error), never a crash or a
+// read past the buffer. (ASan builds make the second half of that claim checkable.)
+TEST(ResponseRewriter, MutatedResponsesNeverCrash) {
+  uint32_t seed = 12345;
+  auto next = [&seed] {
+    seed = seed * 1664525u + 1013904223u;
+    return seed >> 8;
+  };
+  const std::vector<std::pair<int16_t, SharedBytes>> samples = {
+      {3, encode_response(sample_metadata(12), 12)},
+      {3, encode_response(sample_metadata(4), 4)},
+  };
+  size_t ok = 0;
+  size_t failed = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const auto& [key, original] = samples[static_cast<size_t>(i) % samples.size()];
+    const int16_t version = i % 2 == 0 ? 12 : 4;
+    std::vector<uint8_t> bytes(original.data(), original.data() + original.size());
+    const int flips = 1 + static_cast<int>(next() % 4);
+    for (int f = 0; f < flips; ++f) {
+      bytes[next() % bytes.size()] = static_cast<uint8_t>(next());
+    }
+    if (next() % 4 == 0) {
+      bytes.resize(next() % bytes.size());
+    }
+    auto map = proxy_map();
+    auto out = rewrite_response(key, version, SharedBytes(std::move(bytes)), map);
+    (out.ok() ? ok : failed)++;
+  }
+  EXPECT_EQ(ok + failed, 20000u);
+  EXPECT_GT(failed, 0u);  // the mutations did reach the decoder's checks
+}
+
 TEST(ApiVersionsIntersection, FilteredKeysAreClampedToTheCodec) {
   const int16_t v = 3;
   kafka::ApiVersionsResponse m;
