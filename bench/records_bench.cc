@@ -14,7 +14,7 @@
 namespace kenc::kafka::records {
 namespace {
 
-constexpr size_t kBatchValueBytes = 64 * 1024;  // a typical linger-filled producer batch
+constexpr size_t kBatchValueBytes = size_t{64} * 1024;  // a typical linger-filled producer batch
 
 // Copies each value into the rewriter's buffer, so every record is re-encoded as if encrypted.
 class CopyTransform : public ValueTransform {
@@ -41,13 +41,17 @@ std::vector<uint8_t> make_batch(Codec codec, size_t record_bytes) {
   std::string value(record_bytes, ' ');
   const size_t count = kBatchValueBytes / record_bytes;
   for (size_t i = 0; i < count; ++i) {
-    for (char& c : value) c = alphabet[rng() % alphabet.size()];
+    for (char& c : value) {
+      c = alphabet[rng() % alphabet.size()];
+    }
     const std::string key = "key-" + std::to_string(i);
     builder.add(static_cast<int64_t>(i), static_cast<int32_t>(i), NullableBytes::of(key),
                 NullableBytes::of(value));
   }
   std::vector<uint8_t> out;
-  if (!builder.finish(out).ok()) std::abort();
+  if (!builder.finish(out).ok()) {
+    std::abort();
+  }
   return out;
 }
 
@@ -59,7 +63,7 @@ void BM_DecodeReencode(benchmark::State& state) {
   CopyTransform transform;
   std::vector<uint8_t> out;
   size_t value_bytes = 0;
-  for (auto _ : state) {
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
     auto batch = parse_batch(bytes);
     if (!batch.ok()) {
       state.SkipWithError(batch.error().message.c_str());
@@ -85,7 +89,7 @@ void BM_DecodeOnly(benchmark::State& state) {
   const std::vector<uint8_t> bytes = make_batch(codec, record_bytes);
   BatchRewriter rewriter;
   size_t value_bytes = 0;
-  for (auto _ : state) {
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
     auto batch = parse_batch(bytes);
     std::span<const uint8_t> section;
     if (!batch.ok() || !rewriter.records_section(*batch, section).ok()) {
@@ -94,7 +98,9 @@ void BM_DecodeOnly(benchmark::State& state) {
     }
     RecordReader reader(section, batch->header.record_count);
     RecordView record;
-    while (reader.next(record)) value_bytes += record.value.size();
+    while (reader.next(record)) {
+      value_bytes += record.value.size();
+    }
     benchmark::DoNotOptimize(value_bytes);
   }
   state.SetBytesProcessed(static_cast<int64_t>(value_bytes));
@@ -102,8 +108,11 @@ void BM_DecodeOnly(benchmark::State& state) {
 }
 
 void codec_and_size_args(benchmark::internal::Benchmark* b) {
-  for (int codec = 0; codec <= 4; ++codec)
-    for (int size : {100, 1024}) b->Args({codec, size});
+  for (int codec = 0; codec <= 4; ++codec) {
+    for (int size : {100, 1024}) {
+      b->Args({codec, size});
+    }
+  }
   b->ArgNames({"codec", "record_bytes"});
 }
 

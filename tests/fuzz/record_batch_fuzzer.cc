@@ -21,11 +21,15 @@ class CopyTransform : public ValueTransform {
  public:
   kenc::Result<ValueAction> transform(const BatchHeader&, const RecordView& record,
                                       std::vector<uint8_t>& new_value) override {
-    if (record.value.is_null()) return ValueAction::kUnchanged;
+    if (record.value.is_null()) {
+      return ValueAction::kUnchanged;
+    }
     new_value.assign(record.value.bytes().begin(), record.value.bytes().end());
     HeaderReader headers = record.headers();
     HeaderView header;
-    while (headers.next(header)) new_value.push_back(static_cast<uint8_t>(header.key.size()));
+    while (headers.next(header)) {
+      new_value.push_back(static_cast<uint8_t>(header.key.size()));
+    }
     return ValueAction::kReplaced;
   }
 };
@@ -36,9 +40,13 @@ void exercise(const BatchView& batch) {
   BatchRewriter rewriter(options);
   CopyTransform transform;
   std::vector<uint8_t> out;
-  if (!rewriter.rewrite_values(batch, transform, out).ok()) return;
+  if (!rewriter.rewrite_values(batch, transform, out).ok()) {
+    return;
+  }
   // What we write must parse again.
-  if (!parse_batch(out).ok()) __builtin_trap();
+  if (!parse_batch(out).ok()) {
+    __builtin_trap();
+  }
 }
 
 }  // namespace
@@ -50,11 +58,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   no_crc.verify_crc = false;  // let the fuzzer reach the record reader without forging CRCs
   std::vector<RecordsEntry> entries;
   if (parse_records(input, entries, no_crc).ok()) {
-    for (const RecordsEntry& entry : entries)
-      if (entry.kind == EntryKind::kBatch) exercise(entry.batch);
+    for (const RecordsEntry& entry : entries) {
+      if (entry.kind == EntryKind::kBatch) {
+        exercise(entry.batch);
+      }
+    }
   }
 
-  if (size < 2) return 0;
+  if (size < 2) {
+    return 0;
+  }
   BatchHeader header;
   header.set_codec(static_cast<Codec>(data[0] % 5));
   header.record_count = data[1];
@@ -62,6 +75,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   batch.insert(batch.end(), data + 2, data + size);
   finish_batch(header, batch);
   auto view = parse_batch(batch);
-  if (view.ok()) exercise(*view);
+  if (view.ok()) {
+    exercise(*view);
+  }
   return 0;
 }

@@ -251,7 +251,9 @@ class Field:
         if self.is_struct:
             if self.optional:
                 return [f"if (!({nullable}) || {r}.read_struct_presence(true)) {{",
-                        f"  {t}.emplace().read({r}, version);",
+                        # emplace(T{}) not emplace(): clang does not see a nested struct with
+                        # member initializers as default-constructible inside its enclosing class.
+                        f"  {t}.emplace({self.base}{{}}).read({r}, version);",
                         f"}} else {{",
                         f"  {t}.reset();",
                         f"}}"]
@@ -342,7 +344,8 @@ class Field:
             nullable = self.nullable_cond()
             lines += [f"if (seed == 0 && ({nullable})) {{", f"  x.{t}.reset();", "} else {"]
             if self.is_struct and not self.is_array:
-                lines += [f"  fill_sample(x.{t}.emplace(), version, seed);", "}"]
+                lines += [f"  x.{t} = std::decay_t<decltype(*x.{t})>{{}};",
+                          f"  fill_sample(*x.{t}, version, seed);", "}"]
                 return lines
             lines.append(f"  auto& v = x.{t}.emplace();")
             value_target = "v"

@@ -17,7 +17,7 @@ namespace {
 // then blocks, each a big-endian int32 length and a raw snappy block.
 constexpr uint8_t kXerialMagic[8] = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0};
 constexpr size_t kXerialHeaderBytes = 16;
-constexpr size_t kXerialBlockBytes = 32 * 1024;  // snappy-java's default block size
+constexpr size_t kXerialBlockBytes = size_t{32} * 1024;  // snappy-java's default block size
 
 Error corrupt(const char* codec, const std::string& what) {
   return make_error(ErrorCode::kInvalidArgument, std::string(codec) + ": " + what);
@@ -40,7 +40,9 @@ void append_be32(std::vector<uint8_t>& out, uint32_t v) {
 // Grows `out` by at least one chunk without exceeding `limit` total bytes. Returns false when
 // `out` is already at the limit.
 bool grow(std::vector<uint8_t>& out, size_t limit, size_t chunk) {
-  if (out.size() >= limit) return false;
+  if (out.size() >= limit) {
+    return false;
+  }
   out.resize(out.size() + std::min(chunk, limit - out.size()));
   return true;
 }
@@ -49,7 +51,9 @@ bool grow(std::vector<uint8_t>& out, size_t limit, size_t chunk) {
 
 Status gzip_decompress(std::span<const uint8_t> in, std::vector<uint8_t>& out, size_t max_out) {
   z_stream zs{};
-  if (inflateInit2(&zs, 15 + 32) != Z_OK) return make_error(ErrorCode::kInternal, "inflateInit2");
+  if (inflateInit2(&zs, 15 + 32) != Z_OK) {
+    return make_error(ErrorCode::kInternal, "inflateInit2");
+  }
   std::unique_ptr<z_stream, decltype(&inflateEnd)> guard(&zs, &inflateEnd);
   zs.next_in = const_cast<Bytef*>(in.data());  // zlib's API is not const-correct
   zs.avail_in = static_cast<uInt>(in.size());
@@ -58,7 +62,7 @@ Status gzip_decompress(std::span<const uint8_t> in, std::vector<uint8_t>& out, s
   for (;;) {
     if (zs.avail_out == 0) {
       size_t used = out.size();
-      if (!grow(out, limit + 1, std::max<size_t>(in.size() * 4, 16 * 1024))) {
+      if (!grow(out, limit + 1, std::max<size_t>(in.size() * 4, size_t{16} * 1024))) {
         out.resize(start);
         return too_large(max_out);
       }
@@ -74,7 +78,9 @@ Status gzip_decompress(std::span<const uint8_t> in, std::vector<uint8_t>& out, s
     if (rc == Z_STREAM_END) {
       // Concatenated gzip members are legal; continue when input remains.
       if (zs.avail_in > 0) {
-        if (inflateReset(&zs) != Z_OK) return corrupt("gzip", "inflateReset failed");
+        if (inflateReset(&zs) != Z_OK) {
+          return corrupt("gzip", "inflateReset failed");
+        }
         continue;
       }
       out.resize(produced);
@@ -93,8 +99,10 @@ Status gzip_decompress(std::span<const uint8_t> in, std::vector<uint8_t>& out, s
 
 Status gzip_compress(std::span<const uint8_t> in, std::vector<uint8_t>& out) {
   z_stream zs{};
-  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+      Z_OK) {
     return make_error(ErrorCode::kInternal, "deflateInit2");
+  }
   std::unique_ptr<z_stream, decltype(&deflateEnd)> guard(&zs, &deflateEnd);
   const size_t start = out.size();
   out.resize(start + deflateBound(&zs, static_cast<uLong>(in.size())) + 32);
@@ -116,9 +124,12 @@ Status snappy_raw_decompress(std::span<const uint8_t> in, std::vector<uint8_t>& 
                              size_t max_out) {
   const char* src = reinterpret_cast<const char*>(in.data());
   size_t length = 0;
-  if (!snappy::GetUncompressedLength(src, in.size(), &length))
+  if (!snappy::GetUncompressedLength(src, in.size(), &length)) {
     return corrupt("snappy", "bad block header");
-  if (length > max_out) return too_large(max_out);
+  }
+  if (length > max_out) {
+    return too_large(max_out);
+  }
   const size_t start = out.size();
   out.resize(start + length);
   if (!snappy::RawUncompress(src, in.size(), reinterpret_cast<char*>(out.data() + start))) {
@@ -129,8 +140,9 @@ Status snappy_raw_decompress(std::span<const uint8_t> in, std::vector<uint8_t>& 
 }
 
 Status snappy_decompress(std::span<const uint8_t> in, std::vector<uint8_t>& out, size_t max_out) {
-  if (in.size() < kXerialHeaderBytes || std::memcmp(in.data(), kXerialMagic, 8) != 0)
+  if (in.size() < kXerialHeaderBytes || std::memcmp(in.data(), kXerialMagic, 8) != 0) {
     return snappy_raw_decompress(in, out, max_out);
+  }
   const size_t start = out.size();
   size_t pos = kXerialHeaderBytes;  // version and compatible version are not checked: any works
   while (pos < in.size()) {
@@ -175,7 +187,9 @@ Status snappy_compress_xerial(std::span<const uint8_t> in, std::vector<uint8_t>&
     append_be32(out, 0);
     (void)snappy_compress_raw(chunk, out);
     auto block = static_cast<uint32_t>(out.size() - length_at - 4);
-    for (int i = 0; i < 4; ++i) out[length_at + i] = static_cast<uint8_t>(block >> (24 - 8 * i));
+    for (int i = 0; i < 4; ++i) {
+      out[length_at + i] = static_cast<uint8_t>(block >> (24 - 8 * i));
+    }
   }
   return Status::Ok();
 }
@@ -184,8 +198,9 @@ Status snappy_compress_xerial(std::span<const uint8_t> in, std::vector<uint8_t>&
 
 Status lz4_decompress(std::span<const uint8_t> in, std::vector<uint8_t>& out, size_t max_out) {
   LZ4F_dctx* ctx = nullptr;
-  if (LZ4F_isError(LZ4F_createDecompressionContext(&ctx, LZ4F_VERSION)))
+  if (LZ4F_isError(LZ4F_createDecompressionContext(&ctx, LZ4F_VERSION))) {
     return make_error(ErrorCode::kInternal, "LZ4F_createDecompressionContext");
+  }
   std::unique_ptr<LZ4F_dctx, decltype(&LZ4F_freeDecompressionContext)> guard(
       ctx, &LZ4F_freeDecompressionContext);
   const size_t start = out.size();
@@ -194,7 +209,7 @@ Status lz4_decompress(std::span<const uint8_t> in, std::vector<uint8_t>& out, si
   size_t produced = start;
   for (;;) {
     if (produced == out.size() &&
-        !grow(out, limit + 1, std::max<size_t>(in.size() * 4, 64 * 1024))) {
+        !grow(out, limit + 1, std::max<size_t>(in.size() * 4, size_t{64} * 1024))) {
       out.resize(start);
       return too_large(max_out);
     }
@@ -213,7 +228,9 @@ Status lz4_decompress(std::span<const uint8_t> in, std::vector<uint8_t>& out, si
       return too_large(max_out);
     }
     // hint == 0: a frame is complete; more input means another frame follows.
-    if (hint == 0 && pos == in.size()) break;
+    if (hint == 0 && pos == in.size()) {
+      break;
+    }
     // No progress although there was room: the input ends inside a frame.
     if (src_size == 0 && dst_size == 0) {
       out.resize(start);
@@ -244,7 +261,9 @@ Status lz4_compress(std::span<const uint8_t> in, std::vector<uint8_t>& out) {
 
 Status zstd_decompress(std::span<const uint8_t> in, std::vector<uint8_t>& out, size_t max_out) {
   ZSTD_DStream* ds = ZSTD_createDStream();
-  if (ds == nullptr) return make_error(ErrorCode::kInternal, "ZSTD_createDStream");
+  if (ds == nullptr) {
+    return make_error(ErrorCode::kInternal, "ZSTD_createDStream");
+  }
   std::unique_ptr<ZSTD_DStream, decltype(&ZSTD_freeDStream)> guard(ds, &ZSTD_freeDStream);
   const size_t start = out.size();
   const size_t limit = start + max_out;
@@ -252,7 +271,7 @@ Status zstd_decompress(std::span<const uint8_t> in, std::vector<uint8_t>& out, s
   size_t produced = start;
   for (;;) {
     if (produced == out.size() &&
-        !grow(out, limit + 1, std::max<size_t>(in.size() * 4, 64 * 1024))) {
+        !grow(out, limit + 1, std::max<size_t>(in.size() * 4, size_t{64} * 1024))) {
       out.resize(start);
       return too_large(max_out);
     }
@@ -269,7 +288,9 @@ Status zstd_decompress(std::span<const uint8_t> in, std::vector<uint8_t>& out, s
       return too_large(max_out);
     }
     // rc == 0: a frame is complete and flushed; more input means another frame follows.
-    if (rc == 0 && input.pos == input.size) break;
+    if (rc == 0 && input.pos == input.size) {
+      break;
+    }
     // No progress although there was room: the input ends inside a frame.
     if (output.pos == 0 && input.pos == before_in) {
       out.resize(start);
@@ -314,7 +335,9 @@ Status decompress(Codec codec, std::span<const uint8_t> in, std::vector<uint8_t>
                   size_t max_out) {
   switch (codec) {
     case Codec::kNone:
-      if (in.size() > max_out) return too_large(max_out);
+      if (in.size() > max_out) {
+        return too_large(max_out);
+      }
       out.insert(out.end(), in.begin(), in.end());
       return Status::Ok();
     case Codec::kGzip:

@@ -19,11 +19,15 @@ constexpr Tables make_tables() {
   Tables t{};
   for (uint32_t i = 0; i < 256; ++i) {
     uint32_t crc = i;
-    for (int bit = 0; bit < 8; ++bit) crc = (crc & 1) ? (crc >> 1) ^ kPolynomial : crc >> 1;
+    for (int bit = 0; bit < 8; ++bit) {
+      crc = (crc & 1) ? (crc >> 1) ^ kPolynomial : crc >> 1;
+    }
     t[0][i] = crc;
   }
   for (uint32_t i = 0; i < 256; ++i) {
-    for (size_t k = 1; k < 8; ++k) t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xFF];
+    for (size_t k = 1; k < 8; ++k) {
+      t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xFF];
+    }
   }
   return t;
 }
@@ -90,7 +94,9 @@ bool crc32c_uses_hardware() {
 
 uint32_t crc32c_extend(uint32_t crc, std::span<const uint8_t> data) {
 #ifdef KENC_CRC32C_X86
-  if (crc32c_uses_hardware()) return extend_sse42(crc, data.data(), data.size());
+  if (crc32c_uses_hardware()) {
+    return extend_sse42(crc, data.data(), data.size());
+  }
 #endif
   return crc32c_extend_software(crc, data);
 }

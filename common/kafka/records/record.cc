@@ -14,15 +14,21 @@ struct Cursor {
   bool varint(int64_t& v, size_t max_bytes) {
     uint64_t raw = 0;
     size_t n = read_uvarint(in, raw, max_bytes);
-    if (n == 0) return false;
+    if (n == 0) {
+      return false;
+    }
     in = in.subspan(n);
     v = zigzag_decode(raw);
     return true;
   }
   bool varint32(int32_t& v) {
     int64_t wide = 0;
-    if (!varint(wide, kMaxVarint32Bytes)) return false;
-    if (wide < INT32_MIN || wide > INT32_MAX) return false;
+    if (!varint(wide, kMaxVarint32Bytes)) {
+      return false;
+    }
+    if (wide < INT32_MIN || wide > INT32_MAX) {
+      return false;
+    }
     v = static_cast<int32_t>(wide);
     return true;
   }
@@ -30,12 +36,16 @@ struct Cursor {
   // A length-prefixed byte string; -1 is null when `nullable`.
   bool bytes(NullableBytes& out, bool nullable) {
     int32_t length = 0;
-    if (!varint32(length)) return false;
+    if (!varint32(length)) {
+      return false;
+    }
     if (length == -1 && nullable) {
       out = NullableBytes::null();
       return true;
     }
-    if (length < 0 || static_cast<size_t>(length) > in.size()) return false;
+    if (length < 0 || static_cast<size_t>(length) > in.size()) {
+      return false;
+    }
     out = NullableBytes(in.first(static_cast<size_t>(length)));
     in = in.subspan(static_cast<size_t>(length));
     return true;
@@ -69,7 +79,9 @@ HeaderReader::HeaderReader(std::span<const uint8_t> encoded_headers) : rest_(enc
 }
 
 bool HeaderReader::next(HeaderView& header) {
-  if (seen_ >= count_) return false;
+  if (seen_ >= count_) {
+    return false;
+  }
   Cursor c{rest_};
   NullableBytes key;
   if (!c.bytes(key, false) || !c.bytes(header.value, true)) {
@@ -90,38 +102,60 @@ bool RecordReader::fail(std::string message) {
 }
 
 bool RecordReader::next(RecordView& record) {
-  if (!status_.ok()) return false;
+  if (!status_.ok()) {
+    return false;
+  }
   if (remaining_ <= 0) {
-    if (!rest_.empty())
+    if (!rest_.empty()) {
       return fail(std::to_string(rest_.size()) + " bytes follow the last record of the batch");
+    }
     return false;
   }
   Cursor c{rest_};
   int32_t length = 0;
-  if (!c.varint32(length)) return fail("bad record length varint");
-  if (length < 0 || static_cast<size_t>(length) > c.in.size())
+  if (!c.varint32(length)) {
+    return fail("bad record length varint");
+  }
+  if (length < 0 || static_cast<size_t>(length) > c.in.size()) {
     return fail("record length " + std::to_string(length) + " runs past the batch");
+  }
   const size_t prefix = rest_.size() - c.in.size();
   record.encoded = rest_.first(prefix + static_cast<size_t>(length));
   Cursor r{c.in.first(static_cast<size_t>(length))};
-  if (r.in.empty()) return fail("empty record");
+  if (r.in.empty()) {
+    return fail("empty record");
+  }
   record.attributes = static_cast<int8_t>(r.in[0]);
   r.in = r.in.subspan(1);
-  if (!r.varint64(record.timestamp_delta)) return fail("bad record timestamp delta");
-  if (!r.varint32(record.offset_delta)) return fail("bad record offset delta");
-  if (!r.bytes(record.key, true)) return fail("bad record key");
-  if (!r.bytes(record.value, true)) return fail("bad record value");
+  if (!r.varint64(record.timestamp_delta)) {
+    return fail("bad record timestamp delta");
+  }
+  if (!r.varint32(record.offset_delta)) {
+    return fail("bad record offset delta");
+  }
+  if (!r.bytes(record.key, true)) {
+    return fail("bad record key");
+  }
+  if (!r.bytes(record.value, true)) {
+    return fail("bad record value");
+  }
   auto headers_start = r.in;
-  if (!r.varint32(record.header_count) || record.header_count < 0)
+  if (!r.varint32(record.header_count) || record.header_count < 0) {
     return fail("bad record header count");
+  }
   // Each header takes at least two bytes: never trust a count beyond that.
-  if (static_cast<size_t>(record.header_count) > r.in.size() / 2)
+  if (static_cast<size_t>(record.header_count) > r.in.size() / 2) {
     return fail("record header count exceeds the record");
+  }
   for (int32_t i = 0; i < record.header_count; ++i) {
     NullableBytes key, value;
-    if (!r.bytes(key, false) || !r.bytes(value, true)) return fail("bad record header");
+    if (!r.bytes(key, false) || !r.bytes(value, true)) {
+      return fail("bad record header");
+    }
   }
-  if (!r.in.empty()) return fail("bytes follow the headers inside a record");
+  if (!r.in.empty()) {
+    return fail("bytes follow the headers inside a record");
+  }
   record.encoded_headers = headers_start;
   rest_ = rest_.subspan(record.encoded.size());
   --remaining_;

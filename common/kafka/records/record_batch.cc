@@ -25,24 +25,28 @@ Error invalid(std::string what) { return make_error(ErrorCode::kInvalidArgument,
 }  // namespace
 
 Result<BatchView> parse_batch(std::span<const uint8_t> bytes, const ParseOptions& options) {
-  if (bytes.size() < kBatchHeaderBytes)
+  if (bytes.size() < kBatchHeaderBytes) {
     return make_error(ErrorCode::kOutOfRange, "record batch shorter than its 61-byte header");
+  }
   const uint8_t* p = bytes.data();
   BatchHeader h;
   h.base_offset = static_cast<int64_t>(load_be64(p));
   h.batch_length = static_cast<int32_t>(load_be32(p + 8));
   h.partition_leader_epoch = static_cast<int32_t>(load_be32(p + 12));
   h.magic = static_cast<int8_t>(p[kMagicOffset]);
-  if (h.magic != kMagicV2)
+  if (h.magic != kMagicV2) {
     return make_error(ErrorCode::kUnsupported,
                       "record batch magic " + std::to_string(h.magic) + " is not 2");
-  if (h.batch_length < static_cast<int32_t>(kBatchHeaderBytes - kBatchLogOverheadBytes))
+  }
+  if (h.batch_length < static_cast<int32_t>(kBatchHeaderBytes - kBatchLogOverheadBytes)) {
     return invalid("record batch length " + std::to_string(h.batch_length) + " is too small");
+  }
   const size_t total = kBatchLogOverheadBytes + static_cast<size_t>(h.batch_length);
-  if (total > bytes.size())
+  if (total > bytes.size()) {
     return make_error(ErrorCode::kOutOfRange, "record batch of " + std::to_string(total) +
                                                   " bytes runs past the " +
                                                   std::to_string(bytes.size()) + " available");
+  }
   h.crc = load_be32(p + kCrcOffset);
   h.attributes = static_cast<int16_t>(load_be16(p + kAttributesOffset));
   h.last_offset_delta = static_cast<int32_t>(load_be32(p + 23));
@@ -52,25 +56,30 @@ Result<BatchView> parse_batch(std::span<const uint8_t> bytes, const ParseOptions
   h.producer_epoch = static_cast<int16_t>(load_be16(p + 51));
   h.base_sequence = static_cast<int32_t>(load_be32(p + 53));
   h.record_count = static_cast<int32_t>(load_be32(p + 57));
-  if (static_cast<int>(h.codec()) > static_cast<int>(Codec::kZstd))
+  if (static_cast<int>(h.codec()) > static_cast<int>(Codec::kZstd)) {
     return make_error(ErrorCode::kUnsupported,
                       "record batch codec " + std::to_string(h.attributes & 7) + " is unknown");
-  if (h.record_count < 0) return invalid("negative record count");
+  }
+  if (h.record_count < 0) {
+    return invalid("negative record count");
+  }
   BatchView view;
   view.bytes = bytes.first(total);
   view.payload = view.bytes.subspan(kBatchHeaderBytes);
   // An uncompressed batch must hold at least the minimal bytes per record before anything is
   // sized from the count. (Compressed payloads are checked after decompression.)
   if (h.codec() == Codec::kNone &&
-      static_cast<size_t>(h.record_count) > view.payload.size() / kMinRecordBytes)
+      static_cast<size_t>(h.record_count) > view.payload.size() / kMinRecordBytes) {
     return invalid("record count " + std::to_string(h.record_count) +
                    " exceeds what the batch can hold");
+  }
   if (options.verify_crc) {
     uint32_t actual = crc32c(view.bytes.subspan(kAttributesOffset));
-    if (actual != h.crc)
+    if (actual != h.crc) {
       return make_error(ErrorCode::kDataLoss, "record batch CRC mismatch (stored " +
                                                   std::to_string(h.crc) + ", computed " +
                                                   std::to_string(actual) + ")");
+    }
   }
   view.header = h;
   return view;
@@ -90,7 +99,9 @@ Status parse_records(std::span<const uint8_t> records, std::vector<RecordsEntry>
       return Status::Ok();
     }
     auto length = static_cast<int32_t>(load_be32(rest.data() + 8));
-    if (length < 0) return invalid("negative record batch length");
+    if (length < 0) {
+      return invalid("negative record batch length");
+    }
     size_t total = kBatchLogOverheadBytes + static_cast<size_t>(length);
     if (total > rest.size()) {
       entry.kind = EntryKind::kTruncated;
@@ -104,7 +115,9 @@ Status parse_records(std::span<const uint8_t> records, std::vector<RecordsEntry>
       entry.bytes = rest.first(total);
     } else {
       auto batch = parse_batch(rest.first(total), options);
-      if (!batch.ok()) return batch.error();
+      if (!batch.ok()) {
+        return batch.error();
+      }
       entry.kind = EntryKind::kBatch;
       entry.bytes = batch->bytes;
       entry.batch = *batch;

@@ -139,7 +139,7 @@ TEST(KafkaWorld, LogSegmentsAreOnDiskWhereTheFixtureSays) {
   EXPECT_TRUE(found) << "a value written to the broker must appear in its segment files";
 }
 
-TEST(KafkaWorld, ThreeBrokerClusterListsThreeBrokers) {
+TEST(KafkaWorld, ThreeBrokerClusterListsThreeBrokersAndSurvivesAKilledOne) {
   KafkaCluster::Options options;
   options.brokers = 3;
   options.label = "kafka3";
@@ -150,6 +150,21 @@ TEST(KafkaWorld, ThreeBrokerClusterListsThreeBrokers) {
   three.create_topic(topic, 3, 3);
   auto d = JavaClient::admin(three.bootstrap_servers(), {"describe-topic", topic});
   EXPECT_EQ(d["partitions"].get<int>(), 3);
+
+  // Fault injection: with one of three brokers killed, acks=all still succeeds (two in-sync
+  // replicas remain); once restarted, the broker answers on its own port and serves the data.
+  three.kill_broker(2);
+  EXPECT_FALSE(three.broker_running(2));
+  std::vector<TestRecord> sent;
+  for (int i = 0; i < 10; ++i) sent.push_back(make_record("k" + std::to_string(i), "during-fault"));
+  auto acked = JavaClient::produce(three.bootstrap_servers(), topic, sent,
+                                   {{"acks", "all"}, {"delivery.timeout.ms", "60000"}});
+  EXPECT_EQ(acked.size(), sent.size());
+  three.start_broker(2);
+  EXPECT_TRUE(three.broker_running(2));
+  const auto restarted = "127.0.0.1:" + std::to_string(three.brokers()[2].port);
+  auto received = JavaClient::consume(restarted, topic, sent.size());
+  EXPECT_EQ(received.size(), sent.size());
 }
 
 }  // namespace

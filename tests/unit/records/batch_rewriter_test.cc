@@ -12,7 +12,6 @@ namespace kenc::kafka::records {
 namespace {
 
 using testing::PlainRecord;
-using testing::to_nullable;
 using testing::to_plain;
 
 // Prefixes non-null values with "enc:" (standing in for encryption), leaves null values alone,
@@ -24,8 +23,12 @@ class PrefixTransform : public ValueTransform {
     ++calls;
     last_base_offset = batch.base_offset;
     offsets_seen.push_back(record.offset_delta);
-    if (record.key.as_string() == "drop") return ValueAction::kNull;
-    if (record.value.is_null()) return ValueAction::kUnchanged;
+    if (record.key.as_string() == "drop") {
+      return ValueAction::kNull;
+    }
+    if (record.value.is_null()) {
+      return ValueAction::kUnchanged;
+    }
     const std::string prefix = "enc:";
     new_value.insert(new_value.end(), prefix.begin(), prefix.end());
     new_value.insert(new_value.end(), record.value.bytes().begin(), record.value.bytes().end());
@@ -40,7 +43,9 @@ class FailingTransform : public ValueTransform {
  public:
   Result<ValueAction> transform(const BatchHeader&, const RecordView& record,
                                 std::vector<uint8_t>&) override {
-    if (record.offset_delta == 2) return make_error(ErrorCode::kUnavailable, "key broker down");
+    if (record.offset_delta == 2) {
+      return make_error(ErrorCode::kUnavailable, "key broker down");
+    }
     return ValueAction::kUnchanged;
   }
 };
@@ -79,7 +84,9 @@ std::vector<PlainRecord> records_of(const BatchView& batch) {
   RecordReader reader(section, batch.header.record_count);
   std::vector<PlainRecord> out;
   RecordView r;
-  while (reader.next(r)) out.push_back(to_plain(r));
+  while (reader.next(r)) {
+    out.push_back(to_plain(r));
+  }
   EXPECT_TRUE(reader.status().ok());
   return out;
 }
@@ -181,7 +188,7 @@ TEST(Rewrite, DecompressionBombIsRejected) {
   auto batch = parse_batch(bytes);
   ASSERT_TRUE(batch.ok());
   RewriteOptions options;
-  options.max_decompressed_bytes = 64 * 1024;
+  options.max_decompressed_bytes = size_t{64} * 1024;
   BatchRewriter rewriter(options);
   PrefixTransform transform;
   std::vector<uint8_t> out;

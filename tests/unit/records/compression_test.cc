@@ -14,8 +14,9 @@ std::vector<uint8_t> sample(size_t n, unsigned seed) {
   std::mt19937 rng(seed);
   std::vector<uint8_t> out(n);
   // Half text-like (compressible), half random.
-  for (size_t i = 0; i < n; ++i)
+  for (size_t i = 0; i < n; ++i) {
     out[i] = (i / 64) % 2 ? static_cast<uint8_t>(rng()) : static_cast<uint8_t>('a' + i % 7);
+  }
   return out;
 }
 
@@ -41,7 +42,7 @@ TEST_P(CodecRoundTrip, RejectsOutputAboveTheLimit) {
   std::vector<uint8_t> packed;
   ASSERT_TRUE(compress(GetParam(), input, packed).ok());
   std::vector<uint8_t> out;
-  auto s = decompress(GetParam(), packed, out, 64 * 1024);
+  auto s = decompress(GetParam(), packed, out, size_t{64} * 1024);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, ErrorCode::kOutOfRange);
   EXPECT_TRUE(out.empty());
@@ -76,7 +77,9 @@ INSTANTIATE_TEST_SUITE_P(AllCodecs, CodecRoundTrip,
                          });
 
 void append_be32(std::vector<uint8_t>& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(v >> (24 - 8 * i)));
+  for (int i = 0; i < 4; ++i) {
+    out.push_back(static_cast<uint8_t>(v >> (24 - 8 * i)));
+  }
 }
 
 TEST(Snappy, DecodesAHandBuiltXerialFrameWithTwoBlocks) {

@@ -27,7 +27,9 @@ TEST(Crc32c, KnownVectors) {
 TEST(Crc32c, HardwareAndSoftwareAgreeOnEveryLengthAndSplit) {
   std::mt19937 rng(7);
   std::vector<uint8_t> data(1000);
-  for (auto& b : data) b = static_cast<uint8_t>(rng());
+  for (auto& b : data) {
+    b = static_cast<uint8_t>(rng());
+  }
   for (size_t len = 0; len < data.size(); len += 37) {
     auto span = std::span<const uint8_t>(data).first(len);
     uint32_t whole = crc32c(span);

@@ -46,7 +46,9 @@ std::vector<uint8_t> build(const BatchHeader& h, const std::vector<PlainRecord>&
   BatchBuilder builder(h);
   for (const PlainRecord& r : records) {
     std::vector<HeaderInput> headers;
-    for (const auto& [k, v] : r.headers) headers.push_back({k, to_nullable(v)});
+    for (const auto& [k, v] : r.headers) {
+      headers.push_back({k, to_nullable(v)});
+    }
     builder.add(r.timestamp_delta, r.offset_delta, to_nullable(r.key), to_nullable(r.value),
                 headers);
   }
@@ -63,7 +65,9 @@ std::vector<PlainRecord> read_all(const BatchView& batch) {
   std::vector<PlainRecord> out;
   RecordReader reader(section, batch.header.record_count);
   RecordView r;
-  while (reader.next(r)) out.push_back(to_plain(r));
+  while (reader.next(r)) {
+    out.push_back(to_plain(r));
+  }
   EXPECT_TRUE(reader.status().ok()) << reader.status().error().to_string();
   return out;
 }
@@ -267,7 +271,9 @@ TEST(RecordsBlob, MalformedInputGivesErrorsNotCrashes) {
     RecordReader reader(section, batch->header.record_count);
     RecordView r;
     int n = 0;
-    while (reader.next(r)) ++n;
+    while (reader.next(r)) {
+      ++n;
+    }
     EXPECT_EQ(n, 1);
     EXPECT_FALSE(reader.status().ok());
   }
@@ -277,7 +283,9 @@ TEST(RecordReader, RejectsEveryTruncationOfARecordSection) {
   BatchBuilder builder(sample_header(Codec::kNone));
   for (const PlainRecord& r : sample_records()) {
     std::vector<HeaderInput> headers;
-    for (const auto& [k, v] : r.headers) headers.push_back({k, to_nullable(v)});
+    for (const auto& [k, v] : r.headers) {
+      headers.push_back({k, to_nullable(v)});
+    }
     builder.add(r.timestamp_delta, r.offset_delta, to_nullable(r.key), to_nullable(r.value),
                 headers);
   }
@@ -297,17 +305,23 @@ TEST(RecordBatch, RandomRoundTripProperty) {
   std::mt19937_64 rng(20261128);
   auto random_string = [&](size_t max) {
     std::string s(rng() % (max + 1), '\0');
-    for (char& c : s) c = static_cast<char>(rng());
+    for (char& c : s) {
+      c = static_cast<char>(rng());
+    }
     return s;
   };
   auto maybe = [&](size_t max) -> std::optional<std::string> {
-    if (rng() % 5 == 0) return std::nullopt;
+    if (rng() % 5 == 0) {
+      return std::nullopt;
+    }
     return random_string(max);
   };
   for (int iteration = 0; iteration < 200; ++iteration) {
     Codec codec = kAllCodecs[rng() % 5];
     BatchHeader h = sample_header(codec);
-    h.attributes |= static_cast<int16_t>(rng() % 2 ? BatchHeader::kTransactionalBit : 0);
+    if (rng() % 2 != 0) {
+      h.attributes |= BatchHeader::kTransactionalBit;
+    }
     h.producer_id = static_cast<int64_t>(rng() >> 1);
     h.base_sequence = static_cast<int32_t>(rng() % 100000);
     std::vector<PlainRecord> records(rng() % 20 + 1);
@@ -318,7 +332,9 @@ TEST(RecordBatch, RandomRoundTripProperty) {
       offset += static_cast<int32_t>(rng() % 3 + 1);  // compacted gaps
       r.key = maybe(20);
       r.value = maybe(2000);
-      for (size_t i = rng() % 4; i > 0; --i) r.headers.emplace_back(random_string(10), maybe(30));
+      for (size_t i = rng() % 4; i > 0; --i) {
+        r.headers.emplace_back(random_string(10), maybe(30));
+      }
     }
     SCOPED_TRACE(iteration);
     auto bytes = build(h, records);

@@ -2,10 +2,13 @@
 
 #include <signal.h>
 
+#include <array>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <random>
 #include <stdexcept>
 #include <thread>
 
@@ -16,6 +19,22 @@ namespace kenc::testworld {
 namespace fs = std::filesystem;
 
 namespace {
+
+// A Kafka cluster id: 16 random bytes in unpadded base64url (22 characters), as Uuid.randomUuid.
+std::string random_cluster_id() {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::random_device random;
+  std::array<uint8_t, 18> bytes{};  // 16 random bytes and two zero bytes to fill the last group
+  for (size_t i = 0; i < 16; ++i) bytes[i] = static_cast<uint8_t>(random());
+  bytes[0] |= 0x01;  // never the reserved all-zero ids
+  std::string id;
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t group = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
+    for (int shift = 18; shift >= 0; shift -= 6) id += kAlphabet[(group >> shift) & 0x3f];
+  }
+  return id.substr(0, 22);
+}
 
 std::string join_servers(const std::vector<KafkaCluster::Broker>& brokers,
                          int KafkaCluster::Broker::*port) {
@@ -46,21 +65,28 @@ KafkaCluster::KafkaCluster(Options options)
     brokers_.push_back(b);
   }
 
-  auto uuid = dist.run_java("kafka.tools.StorageTool", {"random-uuid"});
-  if (uuid.exit_code != 0) throw std::runtime_error("StorageTool random-uuid failed: " + uuid.output);
-  cluster_id_ = uuid.output.substr(0, uuid.output.find_first_of("\r\n"));
+  // The id is made here rather than by `StorageTool random-uuid`: one JVM start less.
+  cluster_id_ = random_cluster_id();
 
-  for (const auto& b : brokers_) {
-    write_config(b);
-    auto format = dist.run_java("kafka.tools.StorageTool",
-                                {"format", "-t", cluster_id_, "-c", b.log_dir + ".properties"});
-    if (format.exit_code != 0) {
-      throw std::runtime_error("StorageTool format failed for node " + std::to_string(b.node_id) +
-                               ": " + format.output);
+  // Each format is a JVM that mostly starts up: run them side by side.
+  std::vector<CommandResult> formats(brokers_.size());
+  std::vector<std::thread> formatters;
+  for (size_t i = 0; i < brokers_.size(); ++i) {
+    write_config(brokers_[i]);
+    formatters.emplace_back([&dist, &formats, i, this] {
+      formats[i] = dist.run_java("kafka.tools.StorageTool", {"format", "-t", cluster_id_, "-c",
+                                                             brokers_[i].log_dir + ".properties"});
+    });
+  }
+  for (auto& t : formatters) t.join();
+  for (size_t i = 0; i < brokers_.size(); ++i) {
+    if (formats[i].exit_code != 0) {
+      throw std::runtime_error("StorageTool format failed for node " +
+                               std::to_string(brokers_[i].node_id) + ": " + formats[i].output);
     }
   }
   processes_.resize(brokers_.size());
-  for (size_t i = 0; i < brokers_.size(); ++i) start_broker(i);
+  for (size_t i = 0; i < brokers_.size(); ++i) launch_broker(i);
   wait_for_brokers();
 }
 
@@ -155,7 +181,7 @@ void KafkaCluster::write_config(const Broker& b) const {
   if (!out) throw std::runtime_error("cannot write broker config " + b.log_dir + ".properties");
 }
 
-void KafkaCluster::start_broker(size_t index) {
+void KafkaCluster::launch_broker(size_t index) {
   const auto& b = brokers_.at(index);
   const auto& dist = KafkaDistribution::get();
   Process::Options opts;
@@ -163,6 +189,30 @@ void KafkaCluster::start_broker(size_t index) {
                                 options_.heap, options_.fast_start_jvm);
   opts.log_file = run_dir_.file("broker-" + std::to_string(b.node_id) + ".stdout");
   processes_[index] = std::make_unique<Process>(std::move(opts));
+}
+
+void KafkaCluster::start_broker(size_t index, std::chrono::seconds timeout) {
+  if (broker_running(index)) return;
+  launch_broker(index);
+  // Other brokers may still list it from before it stopped; only its own answer shows it is back.
+  const std::string own_address = "127.0.0.1:" + std::to_string(brokers_.at(index).port);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string last_error;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!broker_running(index)) {
+      throw std::runtime_error("Kafka broker " + std::to_string(brokers_[index].node_id) +
+                               " exited during restart:\n" + broker_log_tails());
+    }
+    if (count_brokers(own_address, &last_error) >= brokers_.size()) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  throw std::runtime_error("Kafka broker " + std::to_string(brokers_[index].node_id) +
+                           " not back after " + std::to_string(timeout.count()) + " s (" +
+                           last_error + "):\n" + broker_log_tails());
+}
+
+bool KafkaCluster::broker_running(size_t index) const {
+  return processes_.at(index) && processes_[index]->running();
 }
 
 void KafkaCluster::stop_broker(size_t index) {

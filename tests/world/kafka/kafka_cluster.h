@@ -34,9 +34,9 @@ class KafkaCluster {
 
   struct Broker {
     int node_id = 0;
-    int port = 0;             // PLAINTEXT
-    int sasl_port = 0;        // SASL_PLAINTEXT, when enabled
-    int tls_port = 0;         // SSL, when enabled
+    int port = 0;       // PLAINTEXT
+    int sasl_port = 0;  // SASL_PLAINTEXT, when enabled
+    int tls_port = 0;   // SSL, when enabled
     int controller_port = 0;
     std::string log_dir;
     std::string log_file;
@@ -62,16 +62,19 @@ class KafkaCluster {
   void delete_topic(const std::string& name);
 
   // Fault injection: stop (SIGTERM) or kill (SIGKILL) one broker by index, and start it again on
-  // the same ports with the same data.
+  // the same ports with the same data. start_broker returns once the broker answers a Metadata
+  // request on its own port listing every broker (or throws with its log).
   void stop_broker(size_t index);
   void kill_broker(size_t index);
-  void start_broker(size_t index);
+  void start_broker(size_t index, std::chrono::seconds timeout = std::chrono::seconds(90));
+  bool broker_running(size_t index) const;
 
   // Blocks until the cluster's metadata lists `count` brokers (default: all), or throws.
   void wait_for_brokers(size_t count = 0, std::chrono::seconds timeout = std::chrono::seconds(90));
 
  private:
   void write_config(const Broker& broker) const;
+  void launch_broker(size_t index);  // starts the JVM without waiting
   std::string broker_log_tails() const;
 
   Options options_;

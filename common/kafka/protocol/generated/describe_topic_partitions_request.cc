@@ -42,7 +42,7 @@ void DescribeTopicPartitionsRequest::read(Reader& reader, [[maybe_unused]] int16
   }
   response_partition_limit = reader.read_int32();
   if (!(true) || reader.read_struct_presence(true)) {
-    cursor.emplace().read(reader, version);
+    cursor.emplace(Cursor{}).read(reader, version);
   } else {
     cursor.reset();
   }

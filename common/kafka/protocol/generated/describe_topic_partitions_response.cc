@@ -158,7 +158,7 @@ void DescribeTopicPartitionsResponse::read(Reader& reader, [[maybe_unused]] int1
     }
   }
   if (!(true) || reader.read_struct_presence(true)) {
-    next_cursor.emplace().read(reader, version);
+    next_cursor.emplace(Cursor{}).read(reader, version);
   } else {
     next_cursor.reset();
   }

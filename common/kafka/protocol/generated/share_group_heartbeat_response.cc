@@ -64,7 +64,7 @@ void ShareGroupHeartbeatResponse::read(Reader& reader, [[maybe_unused]] int16_t 
   member_epoch = reader.read_int32();
   heartbeat_interval_ms = reader.read_int32();
   if (!(true) || reader.read_struct_presence(true)) {
-    assignment.emplace().read(reader, version);
+    assignment.emplace(Assignment{}).read(reader, version);
   } else {
     assignment.reset();
   }

@@ -293,7 +293,7 @@ void StreamsGroupDescribeResponse::Member::read(Reader& reader, [[maybe_unused]]
   topology_epoch = reader.read_int32();
   reader.read_string(process_id, flexible);
   if (!(true) || reader.read_struct_presence(true)) {
-    user_endpoint.emplace().read(reader, version);
+    user_endpoint.emplace(Endpoint{}).read(reader, version);
   } else {
     user_endpoint.reset();
   }
@@ -378,7 +378,7 @@ void StreamsGroupDescribeResponse::DescribedGroup::read(Reader& reader, [[maybe_
   group_epoch = reader.read_int32();
   assignment_epoch = reader.read_int32();
   if (!(true) || reader.read_struct_presence(true)) {
-    topology.emplace().read(reader, version);
+    topology.emplace(Topology{}).read(reader, version);
   } else {
     topology.reset();
   }

@@ -289,7 +289,7 @@ void StreamsGroupHeartbeatRequest::read(Reader& reader, [[maybe_unused]] int16_t
   reader.read_nullable_string(rack_id, flexible, true);
   rebalance_timeout_ms = reader.read_int32();
   if (!(true) || reader.read_struct_presence(true)) {
-    topology.emplace().read(reader, version);
+    topology.emplace(Topology{}).read(reader, version);
   } else {
     topology.reset();
   }
@@ -319,7 +319,7 @@ void StreamsGroupHeartbeatRequest::read(Reader& reader, [[maybe_unused]] int16_t
   }
   reader.read_nullable_string(process_id, flexible, true);
   if (!(true) || reader.read_struct_presence(true)) {
-    user_endpoint.emplace().read(reader, version);
+    user_endpoint.emplace(Endpoint{}).read(reader, version);
   } else {
     user_endpoint.reset();
   }

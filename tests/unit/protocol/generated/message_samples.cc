@@ -2687,7 +2687,8 @@ namespace {
     if (seed == 0 && (true)) {
       x.assignment.reset();
     } else {
-      fill_sample(x.assignment.emplace(), version, seed);
+      x.assignment = std::decay_t<decltype(*x.assignment)>{};
+      fill_sample(*x.assignment, version, seed);
     }
   }
   if (true) {
@@ -5862,7 +5863,8 @@ namespace {
     if (seed == 0 && (true)) {
       x.cursor.reset();
     } else {
-      fill_sample(x.cursor.emplace(), version, seed);
+      x.cursor = std::decay_t<decltype(*x.cursor)>{};
+      fill_sample(*x.cursor, version, seed);
     }
   }
   if (true) {
@@ -6041,7 +6043,8 @@ namespace {
     if (seed == 0 && (true)) {
       x.next_cursor.reset();
     } else {
-      fill_sample(x.next_cursor.emplace(), version, seed);
+      x.next_cursor = std::decay_t<decltype(*x.next_cursor)>{};
+      fill_sample(*x.next_cursor, version, seed);
     }
   }
   if (true) {
@@ -11822,7 +11825,8 @@ namespace {
     if (seed == 0 && (true)) {
       x.assignment.reset();
     } else {
-      fill_sample(x.assignment.emplace(), version, seed);
+      x.assignment = std::decay_t<decltype(*x.assignment)>{};
+      fill_sample(*x.assignment, version, seed);
     }
   }
   if (true) {
@@ -12165,7 +12169,8 @@ namespace {
     if (seed == 0 && (true)) {
       x.user_endpoint.reset();
     } else {
-      fill_sample(x.user_endpoint.emplace(), version, seed);
+      x.user_endpoint = std::decay_t<decltype(*x.user_endpoint)>{};
+      fill_sample(*x.user_endpoint, version, seed);
     }
   }
   if (true) {
@@ -12264,7 +12269,8 @@ namespace {
     if (seed == 0 && (true)) {
       x.topology.reset();
     } else {
-      fill_sample(x.topology.emplace(), version, seed);
+      x.topology = std::decay_t<decltype(*x.topology)>{};
+      fill_sample(*x.topology, version, seed);
     }
   }
   if (true) {
@@ -12607,7 +12613,8 @@ namespace {
     if (seed == 0 && (true)) {
       x.topology.reset();
     } else {
-      fill_sample(x.topology.emplace(), version, seed);
+      x.topology = std::decay_t<decltype(*x.topology)>{};
+      fill_sample(*x.topology, version, seed);
     }
   }
   if (true) {
@@ -12658,7 +12665,8 @@ namespace {
     if (seed == 0 && (true)) {
       x.user_endpoint.reset();
     } else {
-      fill_sample(x.user_endpoint.emplace(), version, seed);
+      x.user_endpoint = std::decay_t<decltype(*x.user_endpoint)>{};
+      fill_sample(*x.user_endpoint, version, seed);
     }
   }
   if (true) {
