@@ -21,6 +21,7 @@ constexpr int16_t kShareAcknowledge = 79;
 constexpr int16_t kFirstProduceWithEndpoints = 10;
 constexpr int16_t kFirstFetchWithEndpoints = 16;
 constexpr int16_t kFirstFindCoordinatorWithList = 4;
+constexpr int16_t kFirstShareWithEndpoints = 1;
 
 // Replaces one (node id, host, port) triple. Negative node ids mean "no broker" (for example a
 // FindCoordinator error answer with host "" and port -1) and are left alone.
@@ -147,9 +148,10 @@ bool carries_broker_addresses(int16_t api_key, int16_t api_version) {
     case kMetadata:
     case kFindCoordinator:
     case kDescribeCluster:
+      return true;
     case kShareFetch:
     case kShareAcknowledge:
-      return true;
+      return api_version >= kFirstShareWithEndpoints;
     case kProduce:
       return api_version >= kFirstProduceWithEndpoints;
     case kFetch:

@@ -15,7 +15,7 @@ namespace kenc::proxy::address_rewrite {
 // True for the responses that carry broker addresses a client would connect to:
 // Metadata (3) brokers, FindCoordinator (10) v0-3 top level / v4+ coordinators,
 // DescribeCluster (60) brokers, and the KIP-951 NodeEndpoints of Produce (0) v10+,
-// Fetch (1) v16+, ShareFetch (78) and ShareAcknowledge (79).
+// Fetch (1) v16+, ShareFetch (78) v1+ and ShareAcknowledge (79) v1+.
 bool carries_broker_addresses(int16_t api_key, int16_t api_version);
 
 // Rewrites one response so every broker address in it is the proxy's (see BrokerAddressMap),

@@ -173,6 +173,9 @@ TEST(ResponseRewriter, Kip951NodeEndpointsOfProduceAndFetch) {
   EXPECT_FALSE(carries_broker_addresses(1, 15));
   EXPECT_TRUE(carries_broker_addresses(1, 16));
   EXPECT_FALSE(carries_broker_addresses(19, 7));  // CreateTopics: nothing to rewrite
+  EXPECT_FALSE(carries_broker_addresses(78, 0));
+  EXPECT_TRUE(carries_broker_addresses(78, 1));
+  EXPECT_TRUE(carries_broker_addresses(79, 1));
   for (int16_t v = 10; v <= kafka::ProduceResponse::kHighestVersion; ++v) {
     auto map = proxy_map();
     kafka::ProduceResponse m;
@@ -194,6 +197,32 @@ TEST(ResponseRewriter, Kip951NodeEndpointsOfProduceAndFetch) {
     ASSERT_EQ(got.node_endpoints.size(), 1u);
     EXPECT_EQ(got.node_endpoints[0].port, 19098);
   }
+}
+
+TEST(ResponseRewriter, ShareFetchAndShareAcknowledgeNodeEndpoints) {
+  auto map = proxy_map();
+  kafka::ShareFetchResponse fetch;
+  fetch.node_endpoints.push_back({});
+  fetch.node_endpoints[0].node_id = 3;
+  fetch.node_endpoints[0].host = "kafka-3.internal";
+  fetch.node_endpoints[0].port = 9092;
+  auto out = rewrite_response(78, 1, encode_response(fetch, 1), map);
+  ASSERT_TRUE(out.ok()) << out.error().to_string();
+  auto got = decode_response<kafka::ShareFetchResponse>(*out, 1);
+  ASSERT_EQ(got.node_endpoints.size(), 1u);
+  EXPECT_EQ(got.node_endpoints[0].host, "proxy.local");
+  EXPECT_EQ(got.node_endpoints[0].port, 19096);
+
+  kafka::ShareAcknowledgeResponse ack;
+  ack.node_endpoints.push_back({});
+  ack.node_endpoints[0].node_id = 4;
+  ack.node_endpoints[0].host = "kafka-4.internal";
+  ack.node_endpoints[0].port = 9092;
+  auto out2 = rewrite_response(79, 1, encode_response(ack, 1), map);
+  ASSERT_TRUE(out2.ok()) << out2.error().to_string();
+  auto got2 = decode_response<kafka::ShareAcknowledgeResponse>(*out2, 1);
+  ASSERT_EQ(got2.node_endpoints.size(), 1u);
+  EXPECT_EQ(got2.node_endpoints[0].port, 19097);
 }
 
 TEST(ResponseRewriter, TruncatedResponsesAreErrorsNotCrashes) {
