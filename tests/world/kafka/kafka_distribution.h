@@ -8,8 +8,8 @@
 
 namespace kenc::testworld {
 
-// The pinned Apache Kafka release the test world runs (see pom.xml).
-inline constexpr const char* kKafkaVersion = "4.1.1";
+// The pinned Apache Kafka release the test world runs: <kafka.version> of pom.xml, read by CMake.
+inline constexpr const char* kKafkaVersion = KENC_KAFKA_VERSION;
 
 // The Kafka jars (broker, tools, clients, logging) in `<world>/kafka-<version>/libs`, fetched with
 // Maven on first use and reused afterwards; plus our Java test client, compiled on first use.
