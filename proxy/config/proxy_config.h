@@ -1,0 +1,89 @@
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kenc::proxy::config {
+
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+
+  std::string to_string() const { return host + ":" + std::to_string(port); }
+};
+
+// TLS where clients connect to the proxy (termination).
+struct DownstreamTls {
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;  // non-empty: clients must present a certificate signed by it
+};
+
+// TLS from the proxy to the brokers.
+struct UpstreamTls {
+  std::string trust_store_file;  // PEM CA bundle; empty: the system default
+  std::string cert_file;         // optional client certificate ...
+  std::string key_file;          // ... and its key
+  bool verify_hostname = true;
+};
+
+// Port-per-broker: broker `node_id` is reachable at bootstrap port + (node_id - node_id_min),
+// advertised as `advertised_host`.
+struct PortPerBroker {
+  int32_t node_id_min = 0;
+  int32_t node_id_max = 0;
+  std::string advertised_host;
+};
+
+// One TLS port for everything; the broker is chosen by SNI `broker-$(nodeId).<domain>`.
+struct SniRouting {
+  std::string domain;
+};
+
+struct Gateway {
+  HostPort bootstrap;  // where clients bootstrap
+  std::optional<PortPerBroker> port_per_broker;
+  std::optional<SniRouting> sni;
+  std::optional<DownstreamTls> tls;
+};
+
+struct VirtualCluster {
+  std::string name;
+  std::vector<HostPort> upstream_bootstrap_servers;
+  std::optional<UpstreamTls> upstream_tls;
+  Gateway gateway;
+};
+
+struct AdminListener {
+  HostPort address{"127.0.0.1", 9190};
+};
+
+struct ProxyConfig {
+  size_t worker_threads = 0;  // 0: one per core
+  int32_t max_frame_bytes = 100 * 1024 * 1024;
+  std::chrono::milliseconds idle_timeout{10 * 60 * 1000};
+  std::chrono::milliseconds drain_timeout{10 * 1000};
+  // Per connection and direction: a reader stops reading while this many requests are in
+  // flight, or while this many bytes wait to be written to the other side.
+  size_t max_inflight_requests = 512;
+  size_t max_queued_bytes = 8 * 1024 * 1024;
+  std::optional<AdminListener> admin;
+  std::vector<VirtualCluster> virtual_clusters;
+};
+
+// Validates and converts a parsed YAML document. Throws kenc::config::ConfigError naming the
+// offending key (e.g. `virtual_clusters[1].gateway.bootstrap`) and the problem. Unknown keys
+// are errors too, so that a typo does not silently fall back to a default.
+ProxyConfig parse_proxy_config(const YAML::Node& root);
+ProxyConfig load_proxy_config(const std::string& path);
+
+// "host:port" with a port in 1..65535 (0 allowed when `allow_zero`: tests bind a free port).
+HostPort parse_host_port(const std::string& key, const std::string& text, bool allow_zero);
+
+}  // namespace kenc::proxy::config
