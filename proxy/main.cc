@@ -1,12 +1,16 @@
-// kenc-proxy: entry point. Parses the command line and loads the configuration.
+// kenc-proxy: loads the configuration, builds every virtual cluster's listeners and filters, and
+// serves until SIGTERM/SIGINT, then drains open connections and exits.
 #include <cstring>
 #include <iostream>
 #include <string>
 
 #include "common/config/config_error.h"
-#include "common/config/yaml_file.h"
 #include "common/log/logging.h"
 #include "kenc/version.h"
+#include "proxy/config/proxy_config.h"
+#include "proxy/gateway/gateway_builder.h"
+#include "proxy/server/proxy_server.h"
+#include "proxy/server/run_until_signalled.h"
 
 namespace {
 
@@ -37,8 +41,11 @@ int main(int argc, char** argv) {
     return usage(argv[0]);
   }
   kenc::log::init(argv[0]);
+  kenc::proxy::ProxyServerOptions options;
   try {
-    kenc::config::load_yaml_file(config_path);
+    auto config = kenc::proxy::config::load_proxy_config(config_path);
+    // Building loads certificates and keys too, so --check-config catches a bad one.
+    options = kenc::proxy::build_server_options(config);
   } catch (const kenc::config::ConfigError& e) {
     std::cerr << "configuration error: " << e.what() << "\n";
     return 1;
@@ -48,5 +55,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   LOG(INFO) << "kenc-proxy " << kenc::kVersion << " starting";
-  return 0;
+  kenc::proxy::ProxyServer server(std::move(options));
+  if (auto started = server.start(); !started.ok()) {
+    std::cerr << "cannot start: " << started.error().message << "\n";
+    return 1;
+  }
+  return kenc::proxy::run_until_signalled(server);
 }

@@ -143,7 +143,12 @@ asio::awaitable<bool> Connection::connect_upstream() {
   using namespace asio::experimental::awaitable_operators;
   asio::ip::tcp::resolver resolver(executor_);
   std::string last_error = "no upstream bootstrap servers";
-  for (const HostPort& server : env_->upstream.servers) {
+  // Plain statements, not `?:` around co_await: GCC 12 destroys such a temporary twice.
+  std::vector<HostPort> servers = env_->upstream.servers;
+  if (env_->upstream.resolve) {
+    servers = co_await env_->upstream.resolve();
+  }
+  for (const HostPort& server : servers) {
     auto [rec, endpoints] =
         co_await resolver.async_resolve(server.host, std::to_string(server.port), kAsTuple);
     if (rec) {

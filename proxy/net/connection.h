@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,6 +44,9 @@ struct ConnectionLimits {
 // Where and how a connection reaches its broker.
 struct UpstreamTarget {
   std::vector<HostPort> servers;      // tried in order until one accepts
+  // When set, asked at connect time for the servers to try instead of `servers`: a per-broker
+  // listener resolves its broker's current address (which it may have to discover first).
+  std::function<asio::awaitable<std::vector<HostPort>>()> resolve;
   asio::ssl::context* tls = nullptr;  // null: plain TCP
   bool verify_hostname = true;        // with TLS: the certificate must name the host
 };

@@ -28,6 +28,8 @@ struct VirtualClusterSpec {
   std::string name;
   HostPort listen;                                   // the bootstrap address clients connect to
   std::vector<HostPort> upstream_servers;            // broker bootstrap servers, tried in order
+  // When set, replaces upstream_servers at connect time (see UpstreamTarget::resolve).
+  std::function<asio::awaitable<std::vector<HostPort>>()> upstream_resolver;
   std::shared_ptr<asio::ssl::context> client_tls;    // null: clients connect in plain TCP
   std::shared_ptr<asio::ssl::context> upstream_tls;  // null: plain TCP to the brokers
   bool verify_upstream_hostname = true;

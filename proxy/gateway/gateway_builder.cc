@@ -1,0 +1,131 @@
+#include "proxy/gateway/gateway_builder.h"
+
+#include <asio/this_coro.hpp>
+#include <glog/logging.h>
+
+#include <memory>
+
+#include "common/config/config_error.h"
+#include "proxy/gateway/address_rewrite_filter.h"
+#include "proxy/gateway/broker_discovery.h"
+#include "proxy/tls/tls_context.h"
+
+namespace kenc::proxy {
+namespace {
+
+using address_rewrite::BrokerAddressMap;
+using address_rewrite::TopicIdMap;
+
+HostPort to_net(const config::HostPort& hp) { return HostPort{hp.host, hp.port}; }
+
+// The upstream of a per-broker listener: the broker's real address, discovered through the
+// bootstrap servers when no Metadata response has taught it yet.
+std::function<asio::awaitable<std::vector<HostPort>>()> broker_resolver(
+    std::shared_ptr<BrokerAddressMap> map, int32_t node_id, UpstreamTarget bootstrap) {
+  return [map = std::move(map), node_id,
+          bootstrap = std::move(bootstrap)]() -> asio::awaitable<std::vector<HostPort>> {
+    auto known = map->upstream(node_id);
+    if (!known) {
+      auto executor = co_await asio::this_coro::executor;
+      Status found = co_await discover_brokers(executor, bootstrap, *map);
+      if (!found.ok()) {
+        LOG(WARNING) << "cannot discover the address of broker " << node_id << ": "
+                     << found.error().to_string();
+      }
+      known = map->upstream(node_id);
+    }
+    if (!known) {
+      LOG(WARNING) << "a client connected to the port of broker " << node_id
+                   << ", which the cluster does not list";
+      co_return std::vector<HostPort>{};
+    }
+    co_return std::vector<HostPort>{HostPort{known->host, static_cast<uint16_t>(known->port)}};
+  };
+}
+
+}  // namespace
+
+ProxyServerOptions build_server_options(const config::ProxyConfig& config) {
+  ProxyServerOptions options;
+  options.worker_threads = config.worker_threads;
+  options.limits.max_frame_bytes = config.max_frame_bytes;
+  options.limits.max_inflight_requests = config.max_inflight_requests;
+  options.limits.idle_timeout = config.idle_timeout;
+  options.drain_timeout = config.drain_timeout;
+  if (config.admin) {
+    admin::AdminServerOptions admin;
+    admin.address = config.admin->address.host;
+    admin.port = config.admin->address.port;
+    options.admin = admin;
+  }
+
+  for (size_t i = 0; i < config.virtual_clusters.size(); ++i) {
+    const auto& vc = config.virtual_clusters[i];
+    const std::string key = "virtual_clusters[" + std::to_string(i) + "]";
+    if (vc.gateway.sni) {
+      throw kenc::config::ConfigError(key + ".gateway.sni",
+                                      "SNI routing is not implemented yet; use port_per_broker");
+    }
+    if (!vc.gateway.port_per_broker) {
+      throw kenc::config::ConfigError(key + ".gateway",
+                                      "port_per_broker is required (it keeps clients on the proxy)");
+    }
+    if (vc.gateway.bootstrap.port == 0) {
+      throw kenc::config::ConfigError(key + ".gateway.bootstrap",
+                                      "port-per-broker needs a fixed bootstrap port, not 0");
+    }
+
+    std::shared_ptr<asio::ssl::context> client_tls;
+    if (vc.gateway.tls) {
+      auto ctx = tls::make_server_context(*vc.gateway.tls);
+      if (!ctx.ok()) throw kenc::config::ConfigError(key + ".gateway.tls", ctx.error().message);
+      client_tls = *ctx;
+    }
+    std::shared_ptr<asio::ssl::context> upstream_tls;
+    bool verify_hostname = true;
+    if (vc.upstream_tls) {
+      auto ctx = tls::make_client_context(*vc.upstream_tls);
+      if (!ctx.ok()) throw kenc::config::ConfigError(key + ".upstream_tls", ctx.error().message);
+      upstream_tls = *ctx;
+      verify_hostname = vc.upstream_tls->verify_hostname;
+    }
+
+    auto map_or = BrokerAddressMap::from_gateway(vc.gateway, vc.gateway.bootstrap.port);
+    if (!map_or.ok()) throw kenc::config::ConfigError(key + ".gateway", map_or.error().message);
+    auto map = std::make_shared<BrokerAddressMap>(std::move(map_or.value()));
+    auto topics = std::make_shared<TopicIdMap>();
+    auto filters = std::make_shared<FilterChain>(
+        std::vector<std::shared_ptr<Filter>>{std::make_shared<AddressRewriteFilter>(map, topics)});
+
+    VirtualClusterSpec bootstrap;
+    bootstrap.name = vc.name;
+    bootstrap.listen = to_net(vc.gateway.bootstrap);
+    for (const auto& s : vc.upstream_bootstrap_servers) bootstrap.upstream_servers.push_back(to_net(s));
+    bootstrap.client_tls = client_tls;
+    bootstrap.upstream_tls = upstream_tls;
+    bootstrap.verify_upstream_hostname = verify_hostname;
+    bootstrap.filters = filters;
+
+    UpstreamTarget bootstrap_target;
+    bootstrap_target.servers = bootstrap.upstream_servers;
+    bootstrap_target.tls = upstream_tls.get();
+    bootstrap_target.verify_hostname = verify_hostname;
+
+    options.clusters.push_back(bootstrap);
+    const auto& ppb = *vc.gateway.port_per_broker;
+    for (int32_t node = ppb.node_id_min; node <= ppb.node_id_max; ++node) {
+      auto advertised = map->advertised(node);
+      if (!advertised.ok()) {
+        throw kenc::config::ConfigError(key + ".gateway.port_per_broker", advertised.error().message);
+      }
+      VirtualClusterSpec broker = bootstrap;
+      broker.name = vc.name + "/broker-" + std::to_string(node);
+      broker.listen = HostPort{vc.gateway.bootstrap.host, static_cast<uint16_t>(advertised->port)};
+      broker.upstream_resolver = broker_resolver(map, node, bootstrap_target);
+      options.clusters.push_back(std::move(broker));
+    }
+  }
+  return options;
+}
+
+}  // namespace kenc::proxy
