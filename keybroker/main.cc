@@ -156,7 +156,9 @@ int main(int argc, char** argv) {
   // In-flight calls get a few seconds to finish; new ones are refused.
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
-  if (admin) admin->stop();
+  if (admin) {
+    admin->stop();
+  }
   LOG(INFO) << "stopped";
   return 0;
 }

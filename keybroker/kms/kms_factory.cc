@@ -8,7 +8,9 @@ namespace kenc::keybroker::kms {
 std::unique_ptr<Kms> make_kms(const config::KmsConfig& config) {
   if (config.type == "local") {
     auto kms = LocalKms::open({config.local.key_file, config.local.create_missing_keks});
-    if (!kms) throw kenc::config::ConfigError("kms.local.key_file", kms.error().message);
+    if (!kms) {
+      throw kenc::config::ConfigError("kms.local.key_file", kms.error().message);
+    }
     return std::move(kms.value());
   }
   if (config.type == "vault") {
