@@ -7,6 +7,7 @@
 #include <cstring>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <system_error>
 
 namespace kenc::keybroker::audit {
 namespace {
@@ -55,7 +56,8 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (fd < 0) {
     return make_error(ErrorCode::kUnavailable,
-                      "cannot open audit log " + path + ": " + std::strerror(errno));
+                      "cannot open audit log " + path + ": " +
+                          std::error_code(errno, std::generic_category()).message());
   }
   return std::unique_ptr<AuditLog>(new AuditLog(fd, true, path));
 }
@@ -76,7 +78,8 @@ Status AuditLog::write(const AuditRecord& record) {
   if (n != static_cast<ssize_t>(line.size())) {
     return make_error(ErrorCode::kUnavailable,
                       "cannot write the audit log " + path_ + ": " +
-                          (n < 0 ? std::strerror(errno) : std::string("short write")));
+                          (n < 0 ? std::error_code(errno, std::generic_category()).message()
+                                 : std::string("short write")));
   }
   return Status::Ok();
 }

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <system_error>
 
 namespace kenc::keybroker::kms {
 namespace {
@@ -25,8 +26,9 @@ constexpr size_t kTagBytes = 16;
 constexpr char kAadLabel[] = "kenc-local-kms-v1";
 
 Error io_error(const std::filesystem::path& path, const std::string& what) {
-  return make_error(ErrorCode::kUnavailable, "local KMS key file " + path.string() + ": " + what +
-                                                 ": " + std::strerror(errno));
+  return make_error(ErrorCode::kUnavailable,
+                    "local KMS key file " + path.string() + ": " + what + ": " +
+                        std::error_code(errno, std::generic_category()).message());
 }
 
 bool valid_kek_id(const std::string& id) {
