@@ -13,7 +13,7 @@ packages=(
   # tests, benchmarks, fuzzing, code generation
   libgtest-dev libgmock-dev libbenchmark-dev librdkafka-dev kcat
   clang clang-tidy clang-format lld python3 python3-jinja2 python3-confluent-kafka
-  openssl curl procps haproxy
+  openssl curl procps haproxy python3-yaml systemd
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -29,6 +30,11 @@ class SharedBytes {
   const uint8_t* data() const { return view_.data(); }
   size_t size() const { return view_.size(); }
   bool empty() const { return view_.empty(); }
+
+  // Equal bytes, wherever they live.
+  friend bool operator==(const SharedBytes& a, const SharedBytes& b) {
+    return std::ranges::equal(a.view_, b.view_);
+  }
 
  private:
   std::shared_ptr<const std::vector<uint8_t>> owner_;

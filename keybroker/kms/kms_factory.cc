@@ -2,6 +2,7 @@
 
 #include "common/config/config_error.h"
 #include "keybroker/kms/local/local_kms.h"
+#include "keybroker/kms/vault/vault_kms.h"
 
 namespace kenc::keybroker::kms {
 
@@ -14,9 +15,10 @@ std::unique_ptr<Kms> make_kms(const config::KmsConfig& config) {
     return std::move(kms.value());
   }
   if (config.type == "vault") {
-    // Hook for the Vault Transit backend (keybroker/kms/vault/, branch openbao): parse
-    // config.vault with its own parser and return a VaultKms here once it is on main.
-    throw kenc::config::ConfigError("kms.type", "vault backend not built into this key broker yet");
+    if (!config.vault || !config.vault.IsMap()) {
+      throw kenc::config::ConfigError("kms.vault", "required when kms.type is 'vault'");
+    }
+    return std::make_unique<VaultKms>(VaultConfig::from_yaml(config.vault, "kms.vault"));
   }
   throw kenc::config::ConfigError("kms.type", "unknown KMS type '" + config.type + "'");
 }

@@ -1,0 +1,69 @@
+#include "common/kafka/records/batch_rewriter.h"
+
+#include <string>
+
+#include "common/kafka/records/batch_builder.h"
+
+namespace kenc::kafka::records {
+
+Status BatchRewriter::records_section(const BatchView& batch, std::span<const uint8_t>& section) {
+  if (batch.header.codec() == Codec::kNone) {
+    section = batch.payload;
+    return Status::Ok();
+  }
+  decompressed_.clear();
+  Status s = decompress(batch.header.codec(), batch.payload, decompressed_,
+                        options_.max_decompressed_bytes);
+  if (!s.ok()) {
+    return s;
+  }
+  section = decompressed_;
+  return Status::Ok();
+}
+
+Status BatchRewriter::rewrite_values(const BatchView& batch, ValueTransform& transform,
+                                     std::vector<uint8_t>& out) {
+  std::span<const uint8_t> section;
+  Status s = records_section(batch, section);
+  if (!s.ok()) {
+    return s;
+  }
+  rebuilt_records_.clear();
+  RecordReader reader(section, batch.header.record_count);
+  RecordView record;
+  int32_t seen = 0;
+  while (reader.next(record)) {
+    new_value_.clear();
+    auto action = transform.transform(batch.header, record, new_value_);
+    if (!action.ok()) {
+      return action.error();
+    }
+    NullableBytes value = record.value;
+    if (*action == ValueAction::kReplaced) {
+      value = NullableBytes(new_value_);
+    }
+    if (*action == ValueAction::kNull) {
+      value = NullableBytes::null();
+    }
+    append_record(rebuilt_records_, record.attributes, record.timestamp_delta, record.offset_delta,
+                  record.key, value, record.encoded_headers);
+    ++seen;
+  }
+  if (!reader.status().ok()) {
+    return reader.status();
+  }
+  if (seen != batch.header.record_count) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "record batch declares " + std::to_string(batch.header.record_count) +
+                          " records but holds " + std::to_string(seen));
+  }
+  return write_batch(batch.header, rebuilt_records_, out);
+}
+
+Status rewrite_batch_values(const BatchView& batch, ValueTransform& transform,
+                            std::vector<uint8_t>& out) {
+  thread_local BatchRewriter rewriter;
+  return rewriter.rewrite_values(batch, transform, out);
+}
+
+}  // namespace kenc::kafka::records

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "common/base/result.h"
+#include "common/kafka/records/compression.h"
+#include "common/kafka/records/record.h"
+#include "common/kafka/records/record_batch.h"
+
+namespace kenc::kafka::records {
+
+// What a ValueTransform did with one record's value.
+enum class ValueAction : uint8_t {
+  kUnchanged,  // keep the original value (null stays null)
+  kReplaced,   // the new value is the bytes appended to `new_value`
+  kNull,       // the new value is null
+};
+
+// Called once per record by BatchRewriter. `record` points into the decompressed batch; the
+// base offset and timestamp of the batch are in `batch`. `new_value` is an empty buffer owned by
+// the rewriter and reused across records and calls (no allocation once warm). Returning an error
+// aborts the rewrite of the batch.
+class ValueTransform {
+ public:
+  virtual ~ValueTransform() = default;
+  virtual Result<ValueAction> transform(const BatchHeader& batch, const RecordView& record,
+                                        std::vector<uint8_t>& new_value) = 0;
+};
+
+struct RewriteOptions {
+  size_t max_decompressed_bytes = kDefaultMaxDecompressedBytes;
+};
+
+// The encryption filter's hot path: decompress a batch once, walk its records, let the transform
+// rewrite each value, rebuild the batch with every header field preserved, recompress with the
+// same codec and write the CRC last. Keep one rewriter per thread: its buffers are reused.
+class BatchRewriter {
+ public:
+  explicit BatchRewriter(RewriteOptions options = {}) : options_(options) {}
+
+  // Appends the rewritten batch to `out`. On error nothing is appended.
+  Status rewrite_values(const BatchView& batch, ValueTransform& transform,
+                        std::vector<uint8_t>& out);
+
+  // Decompresses the records section of `batch` (or points at it when uncompressed) and checks
+  // that it holds exactly record_count records. `section` stays valid until the next call.
+  Status records_section(const BatchView& batch, std::span<const uint8_t>& section);
+
+ private:
+  RewriteOptions options_;
+  std::vector<uint8_t> decompressed_;
+  std::vector<uint8_t> rebuilt_records_;
+  std::vector<uint8_t> new_value_;
+};
+
+// A convenience wrapper around a thread-local BatchRewriter with default options.
+Status rewrite_batch_values(const BatchView& batch, ValueTransform& transform,
+                            std::vector<uint8_t>& out);
+
+}  // namespace kenc::kafka::records
