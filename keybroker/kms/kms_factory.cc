@@ -18,7 +18,8 @@ std::unique_ptr<Kms> make_kms(const config::KmsConfig& config) {
     if (!config.vault || !config.vault.IsMap()) {
       throw kenc::config::ConfigError("kms.vault", "required when kms.type is 'vault'");
     }
-    return std::make_unique<VaultKms>(VaultConfig::from_yaml(config.vault, "kms.vault"));
+    return std::make_unique<vault::VaultKms>(
+        vault::VaultConfig::from_yaml(config.vault, "kms.vault"));
   }
   throw kenc::config::ConfigError("kms.type", "unknown KMS type '" + config.type + "'");
 }

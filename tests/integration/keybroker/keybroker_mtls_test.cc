@@ -569,7 +569,8 @@ TEST_F(KeybrokerDaemonTest, CheckConfigNamesTheOffendingKey) {
                           "  vault: {address: 'http://127.0.0.1:1'}\nauthorization: {}\n";
   auto [vault_status, vault_output] = check_config(vault);
   EXPECT_EQ(vault_status, 1);
-  EXPECT_NE(vault_output.find("vault backend not built"), std::string::npos) << vault_output;
+  // kms.type vault hands the section to the Vault backend's parser, which names its own keys.
+  EXPECT_NE(vault_output.find("kms.vault.token_file"), std::string::npos) << vault_output;
 
   ::chmod(world_.key_file().c_str(), 0644);
   auto [perm_status, perm_output] = check_config(good);
