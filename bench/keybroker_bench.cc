@@ -61,9 +61,13 @@ Figures closed_loop(int concurrency, double seconds,
   one = [&] {
     issue(next++, [&](bool ok) {
       ++completed;
-      if (!ok) ++errors;
+      if (!ok) {
+        ++errors;
+      }
       if (stop.load()) {
-        if (--running == 0) all_done.set_value();
+        if (--running == 0) {
+          all_done.set_value();
+        }
       } else {
         one();
       }
@@ -71,7 +75,9 @@ Figures closed_loop(int concurrency, double seconds,
   };
   double cpu0 = cpu_seconds();
   auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < concurrency; ++i) one();
+  for (int i = 0; i < concurrency; ++i) {
+    one();
+  }
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   stop = true;
   all_done.get_future().wait();
@@ -87,8 +93,12 @@ int main(int argc, char** argv) {
   double seconds = 3;
   int concurrency = 32;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::atof(argv[i + 1]);
-    if (std::strcmp(argv[i], "--concurrency") == 0) concurrency = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--seconds") == 0) {
+      seconds = std::atof(argv[i + 1]);
+    }
+    if (std::strcmp(argv[i], "--concurrency") == 0) {
+      concurrency = std::atoi(argv[i + 1]);
+    }
   }
 
   std::string tmpl = (std::filesystem::temp_directory_path() / "kenc-kb-bench-XXXXXX").string();
@@ -145,11 +155,11 @@ int main(int argc, char** argv) {
     auto client = KeyBrokerClient::create(options).value();
     Figures f;
     if (std::strcmp(op, "lease") == 0) {
-      f = closed_loop(concurrency, seconds, [&](uint64_t, std::function<void(bool)> done) {
+      f = closed_loop(concurrency, seconds, [&](uint64_t, const std::function<void(bool)>& done) {
         client->lease_dek("bench", "t", 1, [done](auto r) { done(r.ok()); });
       });
     } else {
-      f = closed_loop(concurrency, seconds, [&](uint64_t i, std::function<void(bool)> done) {
+      f = closed_loop(concurrency, seconds, [&](uint64_t i, const std::function<void(bool)>& done) {
         const auto& edek = miss ? edeks[i % edeks.size()] : edeks[0];
         client->unwrap_dek(edek, "t", [done](auto r) { done(r.ok()); });
       });
@@ -173,7 +183,9 @@ int main(int argc, char** argv) {
     client.reset();
     server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   }
-  if (miss_rate > 0) std::printf("cache hit / miss throughput ratio: %.2f\n", hit_rate / miss_rate);
+  if (miss_rate > 0) {
+    std::printf("cache hit / miss throughput ratio: %.2f\n", hit_rate / miss_rate);
+  }
   std::filesystem::remove_all(dir);
   return 0;
 }

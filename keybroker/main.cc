@@ -152,11 +152,14 @@ int main(int argc, char** argv) {
 
   int signal_number = 0;
   sigwait(&shutdown_signals, &signal_number);
-  LOG(INFO) << "received " << strsignal(signal_number) << ", shutting down";
+  LOG(INFO) << "received " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
+            << ", shutting down";
   // In-flight calls get a few seconds to finish; new ones are refused.
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
-  if (admin) admin->stop();
+  if (admin) {
+    admin->stop();
+  }
   LOG(INFO) << "stopped";
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <system_error>
 
 namespace kenc::keybroker::audit {
 namespace {
@@ -40,24 +41,31 @@ std::string to_json_line(const AuditRecord& r) {
     j["lease_number"] = nullptr;
   }
   j["outcome"] = r.outcome;
-  if (!r.detail.empty()) j["detail"] = r.detail;
+  if (!r.detail.empty()) {
+    j["detail"] = r.detail;
+  }
   j["latency_ms"] = static_cast<double>(static_cast<int64_t>(r.latency_ms * 1000)) / 1000;
   // Replace invalid UTF-8 (from a hostile topic name) instead of throwing.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path) {
-  if (path == "-") return std::unique_ptr<AuditLog>(new AuditLog(STDOUT_FILENO, false, "stdout"));
+  if (path == "-") {
+    return std::unique_ptr<AuditLog>(new AuditLog(STDOUT_FILENO, false, "stdout"));
+  }
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (fd < 0) {
     return make_error(ErrorCode::kUnavailable,
-                      "cannot open audit log " + path + ": " + std::strerror(errno));
+                      "cannot open audit log " + path + ": " +
+                          std::error_code(errno, std::generic_category()).message());
   }
   return std::unique_ptr<AuditLog>(new AuditLog(fd, true, path));
 }
 
 AuditLog::~AuditLog() {
-  if (owns_fd_) ::close(fd_);
+  if (owns_fd_) {
+    ::close(fd_);
+  }
 }
 
 Status AuditLog::write(const AuditRecord& record) {
@@ -70,7 +78,8 @@ Status AuditLog::write(const AuditRecord& record) {
   if (n != static_cast<ssize_t>(line.size())) {
     return make_error(ErrorCode::kUnavailable,
                       "cannot write the audit log " + path_ + ": " +
-                          (n < 0 ? std::strerror(errno) : std::string("short write")));
+                          (n < 0 ? std::error_code(errno, std::generic_category()).message()
+                                 : std::string("short write")));
   }
   return Status::Ok();
 }

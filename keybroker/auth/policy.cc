@@ -19,9 +19,15 @@ const char* operation_name(Operation op) {
 }
 
 std::optional<Operation> parse_operation(std::string_view name) {
-  if (name == "lease") return Operation::kLease;
-  if (name == "unwrap") return Operation::kUnwrap;
-  if (name == "resolve") return Operation::kResolve;
+  if (name == "lease") {
+    return Operation::kLease;
+  }
+  if (name == "unwrap") {
+    return Operation::kUnwrap;
+  }
+  if (name == "resolve") {
+    return Operation::kResolve;
+  }
   return std::nullopt;
 }
 
@@ -31,7 +37,9 @@ bool glob_match(const std::string& pattern, const std::string& text) {
 
 bool Policy::allows(std::string_view identity, Operation op,
                     const std::vector<std::string>& kek_names) const {
-  if (identity.empty()) return false;
+  if (identity.empty()) {
+    return false;
+  }
   const std::string who(identity);
   return std::any_of(rules_.begin(), rules_.end(), [&](const Rule& rule) {
     return std::find(rule.operations.begin(), rule.operations.end(), op) != rule.operations.end() &&

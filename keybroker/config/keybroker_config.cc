@@ -18,20 +18,26 @@ std::string join(const std::string& parent, const std::string& key) {
 }
 
 void require_map(const YAML::Node& node, const std::string& path) {
-  if (!node.IsMap()) throw ConfigError(path.empty() ? "(top level)" : path, "must be a mapping");
+  if (!node.IsMap()) {
+    throw ConfigError(path.empty() ? "(top level)" : path, "must be a mapping");
+  }
 }
 
 void reject_unknown(const YAML::Node& node, const std::string& path,
                     const std::set<std::string>& known) {
   for (const auto& kv : node) {
     auto key = kv.first.as<std::string>();
-    if (!known.contains(key)) throw ConfigError(join(path, key), "unknown key");
+    if (!known.contains(key)) {
+      throw ConfigError(join(path, key), "unknown key");
+    }
   }
 }
 
 template <typename T>
 T scalar(const YAML::Node& node, const std::string& path, const char* what) {
-  if (!node.IsScalar()) throw ConfigError(path, std::string("must be ") + what);
+  if (!node.IsScalar()) {
+    throw ConfigError(path, std::string("must be ") + what);
+  }
   try {
     return node.as<T>();
   } catch (const YAML::Exception&) {
@@ -41,7 +47,9 @@ T scalar(const YAML::Node& node, const std::string& path, const char* what) {
 
 std::string string_at(const YAML::Node& node, const std::string& path) {
   auto s = scalar<std::string>(node, path, "a string");
-  if (s.empty()) throw ConfigError(path, "must not be empty");
+  if (s.empty()) {
+    throw ConfigError(path, "must not be empty");
+  }
   return s;
 }
 
@@ -50,7 +58,9 @@ uint64_t positive_at(const YAML::Node& node, const std::string& path) {
     throw ConfigError(path, "must be a positive integer");
   }
   auto v = scalar<uint64_t>(node, path, "a positive integer");
-  if (v == 0) throw ConfigError(path, "must be a positive integer");
+  if (v == 0) {
+    throw ConfigError(path, "must be a positive integer");
+  }
   return v;
 }
 
@@ -71,10 +81,14 @@ std::vector<std::string> string_list(const YAML::Node& node, const std::string& 
 
 std::string read_file(const std::string& path_key, const std::string& file) {
   std::ifstream in(file, std::ios::binary);
-  if (!in) throw ConfigError(path_key, "cannot read file '" + file + "'");
+  if (!in) {
+    throw ConfigError(path_key, "cannot read file '" + file + "'");
+  }
   std::stringstream buffer;
   buffer << in.rdbuf();
-  if (buffer.str().empty()) throw ConfigError(path_key, "file '" + file + "' is empty");
+  if (buffer.str().empty()) {
+    throw ConfigError(path_key, "file '" + file + "' is empty");
+  }
   return buffer.str();
 }
 
@@ -85,7 +99,9 @@ void parse_tls(const YAML::Node& node, TlsConfig& tls) {
                                 std::tuple{"cert_file", &tls.cert_file, &tls.cert_pem},
                                 std::tuple{"key_file", &tls.key_file, &tls.key_pem}}) {
     std::string path = std::string("tls.") + key;
-    if (!node[key]) throw ConfigError(path, "is required for mutual TLS");
+    if (!node[key]) {
+      throw ConfigError(path, "is required for mutual TLS");
+    }
     *file = string_at(node[key], path);
     *pem = read_file(path, *file);
   }
@@ -95,23 +111,34 @@ void parse_kms(const YAML::Node& node, KmsConfig& kms, dek::DekPolicy& deks,
                std::chrono::milliseconds& default_deadline) {
   require_map(node, "kms");
   reject_unknown(node, "kms", {"type", "local", "vault", "threads", "call_timeout"});
-  if (node["type"]) kms.type = string_at(node["type"], "kms.type");
-  if (node["threads"]) deks.kms_threads = positive_at(node["threads"], "kms.threads");
-  if (node["call_timeout"])
+  if (node["type"]) {
+    kms.type = string_at(node["type"], "kms.type");
+  }
+  if (node["threads"]) {
+    deks.kms_threads = positive_at(node["threads"], "kms.threads");
+  }
+  if (node["call_timeout"]) {
     default_deadline = duration_at(node["call_timeout"], "kms.call_timeout");
+  }
   if (kms.type == "local") {
-    if (!node["local"]) throw ConfigError("kms.local", "is required when kms.type is local");
+    if (!node["local"]) {
+      throw ConfigError("kms.local", "is required when kms.type is local");
+    }
     const auto& local = node["local"];
     require_map(local, "kms.local");
     reject_unknown(local, "kms.local", {"key_file", "create_missing_keks"});
-    if (!local["key_file"]) throw ConfigError("kms.local.key_file", "is required");
+    if (!local["key_file"]) {
+      throw ConfigError("kms.local.key_file", "is required");
+    }
     kms.local.key_file = string_at(local["key_file"], "kms.local.key_file");
     if (local["create_missing_keks"]) {
       kms.local.create_missing_keks = scalar<bool>(
           local["create_missing_keks"], "kms.local.create_missing_keks", "true or false");
     }
   } else if (kms.type == "vault") {
-    if (!node["vault"]) throw ConfigError("kms.vault", "is required when kms.type is vault");
+    if (!node["vault"]) {
+      throw ConfigError("kms.vault", "is required when kms.type is vault");
+    }
     kms.vault = node["vault"];
   } else {
     throw ConfigError("kms.type", "must be 'local' or 'vault', not '" + kms.type + "'");
@@ -127,11 +154,15 @@ void parse_deks(const YAML::Node& node, dek::DekPolicy& deks) {
     deks.max_encryptions_per_dek =
         positive_at(node["max_encryptions_per_dek"], "deks.max_encryptions_per_dek");
   }
-  if (node["lease_size"]) deks.lease_size = positive_at(node["lease_size"], "deks.lease_size");
+  if (node["lease_size"]) {
+    deks.lease_size = positive_at(node["lease_size"], "deks.lease_size");
+  }
   if (deks.lease_size > deks.max_encryptions_per_dek) {
     throw ConfigError("deks.lease_size", "must not exceed deks.max_encryptions_per_dek");
   }
-  if (node["max_dek_age"]) deks.max_dek_age = duration_at(node["max_dek_age"], "deks.max_dek_age");
+  if (node["max_dek_age"]) {
+    deks.max_dek_age = duration_at(node["max_dek_age"], "deks.max_dek_age");
+  }
   if (node["max_lease_duration"]) {
     deks.max_lease_duration = duration_at(node["max_lease_duration"], "deks.max_lease_duration");
   }
@@ -148,16 +179,22 @@ void parse_unwrap_cache(const YAML::Node& node, dek::DekPolicy& deks) {
     deks.unwrap_cache_capacity =
         scalar<size_t>(node["capacity"], "unwrap_cache.capacity", "a non-negative integer");
   }
-  if (node["ttl"]) deks.unwrap_cache_ttl = duration_at(node["ttl"], "unwrap_cache.ttl");
+  if (node["ttl"]) {
+    deks.unwrap_cache_ttl = duration_at(node["ttl"], "unwrap_cache.ttl");
+  }
 }
 
 auth::Policy parse_authorization(const YAML::Node& node) {
   require_map(node, "authorization");
   reject_unknown(node, "authorization", {"rules"});
   std::vector<auth::Rule> rules;
-  if (!node["rules"]) return auth::Policy{};
+  if (!node["rules"]) {
+    return auth::Policy{};
+  }
   const auto& list = node["rules"];
-  if (!list.IsSequence()) throw ConfigError("authorization.rules", "must be a list of rules");
+  if (!list.IsSequence()) {
+    throw ConfigError("authorization.rules", "must be a list of rules");
+  }
   for (size_t i = 0; i < list.size(); ++i) {
     std::string path = "authorization.rules[" + std::to_string(i) + "]";
     const auto& r = list[i];
@@ -165,7 +202,9 @@ auth::Policy parse_authorization(const YAML::Node& node) {
     reject_unknown(r, path, {"identities", "keks", "operations"});
     auth::Rule rule;
     for (const char* key : {"identities", "keks", "operations"}) {
-      if (!r[key]) throw ConfigError(path + "." + key, "is required");
+      if (!r[key]) {
+        throw ConfigError(path + "." + key, "is required");
+      }
     }
     rule.identities = string_list(r["identities"], path + ".identities");
     rule.keks = string_list(r["keks"], path + ".keks");
@@ -187,7 +226,9 @@ auth::Policy parse_authorization(const YAML::Node& node) {
 
 std::chrono::milliseconds parse_duration(const std::string& key, const std::string& text) {
   size_t digits = 0;
-  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) {
+    ++digits;
+  }
   if (digits == 0 || digits > 12) {
     throw ConfigError(key, "must be a duration like 250ms, 30s, 5m or 24h, not '" + text + "'");
   }
@@ -205,7 +246,9 @@ std::chrono::milliseconds parse_duration(const std::string& key, const std::stri
   } else {
     throw ConfigError(key, "must be a duration like 250ms, 30s, 5m or 24h, not '" + text + "'");
   }
-  if (d.count() <= 0) throw ConfigError(key, "must be longer than zero");
+  if (d.count() <= 0) {
+    throw ConfigError(key, "must be longer than zero");
+  }
   return d;
 }
 
@@ -217,7 +260,9 @@ const std::string& KeybrokerConfig::kek_id_for(const std::string& alias) const {
 std::vector<std::string> KeybrokerConfig::names_of_kek(const std::string& kek_id) const {
   std::vector<std::string> names{kek_id};
   for (const auto& [alias, id] : kek_aliases) {
-    if (id == kek_id) names.push_back(alias);
+    if (id == kek_id) {
+      names.push_back(alias);
+    }
   }
   return names;
 }
@@ -228,7 +273,9 @@ KeybrokerConfig parse_keybroker_config(const YAML::Node& root) {
                  {"listen", "insecure_plaintext_for_development", "tls", "kms", "kek_aliases",
                   "deks", "unwrap_cache", "audit", "authorization", "admin"});
   KeybrokerConfig c;
-  if (root["listen"]) c.listen = string_at(root["listen"], "listen");
+  if (root["listen"]) {
+    c.listen = string_at(root["listen"], "listen");
+  }
   if (c.listen.find(':') == std::string::npos) {
     throw ConfigError("listen", "must be host:port, not '" + c.listen + "'");
   }
@@ -244,7 +291,9 @@ KeybrokerConfig parse_keybroker_config(const YAML::Node& root) {
                       "is required: the key broker only serves mutual TLS (set "
                       "insecure_plaintext_for_development: true for local experiments)");
   }
-  if (!root["kms"]) throw ConfigError("kms", "is required");
+  if (!root["kms"]) {
+    throw ConfigError("kms", "is required");
+  }
   parse_kms(root["kms"], c.kms, c.deks, c.default_deadline);
   if (root["kek_aliases"]) {
     const auto& aliases = root["kek_aliases"];
@@ -254,17 +303,25 @@ KeybrokerConfig parse_keybroker_config(const YAML::Node& root) {
       c.kek_aliases[alias] = string_at(kv.second, "kek_aliases." + alias);
     }
   }
-  if (root["deks"]) parse_deks(root["deks"], c.deks);
-  if (root["unwrap_cache"]) parse_unwrap_cache(root["unwrap_cache"], c.deks);
+  if (root["deks"]) {
+    parse_deks(root["deks"], c.deks);
+  }
+  if (root["unwrap_cache"]) {
+    parse_unwrap_cache(root["unwrap_cache"], c.deks);
+  }
   if (root["audit"]) {
     require_map(root["audit"], "audit");
     reject_unknown(root["audit"], "audit", {"path"});
-    if (root["audit"]["path"]) c.audit_path = string_at(root["audit"]["path"], "audit.path");
+    if (root["audit"]["path"]) {
+      c.audit_path = string_at(root["audit"]["path"], "audit.path");
+    }
   }
   if (root["admin"]) {
     require_map(root["admin"], "admin");
     reject_unknown(root["admin"], "admin", {"listen"});
-    if (!root["admin"]["listen"]) throw ConfigError("admin.listen", "is required");
+    if (!root["admin"]["listen"]) {
+      throw ConfigError("admin.listen", "is required");
+    }
     auto listen = string_at(root["admin"]["listen"], "admin.listen");
     auto colon = listen.rfind(':');
     int port = -1;

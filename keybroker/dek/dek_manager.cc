@@ -17,7 +17,9 @@ Error deadline_error(const std::string& what) {
 
 void bump(std::atomic<uint64_t>& stat, admin::Counter* counter) {
   stat.fetch_add(1, std::memory_order_relaxed);
-  if (counter != nullptr) counter->inc();
+  if (counter != nullptr) {
+    counter->inc();
+  }
 }
 
 }  // namespace
@@ -99,7 +101,9 @@ Result<Lease> DekManager::lease(const std::string& kek_id, uint64_t requested_en
       return deadline_error("lease on KEK '" + kek_id + "'");
     }
     const Status& status = refreshing.get();
-    if (!status) return status.error();
+    if (!status) {
+      return status.error();
+    }
     lock.lock();
   }
   return make_error(ErrorCode::kUnavailable,
@@ -145,10 +149,14 @@ Status DekManager::refresh(const std::string& kek_id) {
 Status DekManager::install_new_dek(const std::string& kek_id) {
   bump(kms_generate_calls_, metrics_ ? &metrics_->kms_generate_calls : nullptr);
   auto generated = kms_.generate_dek(kek_id);
-  if (!generated) return generated.error();
+  if (!generated) {
+    return generated.error();
+  }
   auto edek = crypto::serialize_edek(
       crypto::Edek{kek_id, generated->kek_version, std::move(generated->wrapped)});
-  if (!edek) return edek.error();
+  if (!edek) {
+    return edek.error();
+  }
 
   auto unwrapped = std::make_shared<UnwrappedDek>();
   unwrapped->dek_id = dek_id_of(*edek);
@@ -156,7 +164,9 @@ Status DekManager::install_new_dek(const std::string& kek_id) {
   unwrapped->kek_id = kek_id;
   unwrapped->kek_version = generated->kek_version;
 
-  if (metrics_ != nullptr) metrics_->deks_created.inc();
+  if (metrics_ != nullptr) {
+    metrics_->deks_created.inc();
+  }
   const auto now = now_();
   auto current = std::make_shared<CurrentDek>(
       CurrentDek{unwrapped, edek.value(),
@@ -173,7 +183,9 @@ Status DekManager::install_new_dek(const std::string& kek_id) {
 Result<UnwrapCache::Entry> DekManager::unwrap(std::span<const uint8_t> edek_bytes,
                                               Clock::time_point deadline) {
   auto edek = crypto::parse_edek(edek_bytes);
-  if (!edek) return edek.error();
+  if (!edek) {
+    return edek.error();
+  }
   std::string key(edek_bytes.begin(), edek_bytes.end());
   if (auto hit = cache_.find(key, now_())) {
     bump(cache_hits_, metrics_ ? &metrics_->unwrap_cache_hits : nullptr);
@@ -195,7 +207,9 @@ Result<UnwrapCache::Entry> DekManager::unwrap(std::span<const uint8_t> edek_byte
         bump(kms_unwrap_calls_, metrics_ ? &metrics_->kms_unwrap_calls : nullptr);
         Result<UnwrapCache::Entry> result = [&]() -> Result<UnwrapCache::Entry> {
           auto dek = kms_.unwrap_dek(parsed.kek_id, parsed.kek_version, parsed.wrapped);
-          if (!dek) return dek.error();
+          if (!dek) {
+            return dek.error();
+          }
           auto unwrapped = std::make_shared<UnwrappedDek>();
           unwrapped->dek_id = dek_id_of({reinterpret_cast<const uint8_t*>(key.data()), key.size()});
           unwrapped->dek = std::move(dek.value());
@@ -243,11 +257,15 @@ Status DekManager::kms_health(Clock::time_point deadline) {
   auto result = run_on_kms<bool>(
       [this]() -> Result<bool> {
         Status s = kms_.health();
-        if (!s) return s.error();
+        if (!s) {
+          return s.error();
+        }
         return true;
       },
       deadline);
-  if (!result) return result.error();
+  if (!result) {
+    return result.error();
+  }
   return Status::Ok();
 }
 

@@ -3,8 +3,12 @@
 namespace kenc::keybroker::dek {
 
 KmsExecutor::KmsExecutor(size_t threads) {
-  if (threads == 0) threads = 1;
-  for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+  if (threads == 0) {
+    threads = 1;
+  }
+  for (size_t i = 0; i < threads; ++i) {
+    threads_.emplace_back([this] { run(); });
+  }
 }
 
 KmsExecutor::~KmsExecutor() {
@@ -13,7 +17,9 @@ KmsExecutor::~KmsExecutor() {
     stopping_ = true;
   }
   cv_.notify_all();
-  for (auto& t : threads_) t.join();
+  for (auto& t : threads_) {
+    t.join();
+  }
 }
 
 void KmsExecutor::post(std::function<void()> task) {
@@ -30,7 +36,9 @@ void KmsExecutor::run() {
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
+      if (queue_.empty()) {
+        return;  // stopping and drained
+      }
       task = std::move(queue_.front());
       queue_.pop_front();
     }

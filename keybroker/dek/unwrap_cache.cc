@@ -5,7 +5,9 @@ namespace kenc::keybroker::dek {
 UnwrapCache::Entry UnwrapCache::find(const std::string& edek, Clock::time_point now) {
   std::lock_guard lock(mu_);
   auto it = index_.find(edek);
-  if (it == index_.end()) return nullptr;
+  if (it == index_.end()) {
+    return nullptr;
+  }
   if (now - it->second->inserted >= ttl_) {
     lru_.erase(it->second);
     index_.erase(it);
@@ -16,7 +18,9 @@ UnwrapCache::Entry UnwrapCache::find(const std::string& edek, Clock::time_point 
 }
 
 void UnwrapCache::insert(const std::string& edek, Entry dek, Clock::time_point now) {
-  if (capacity_ == 0) return;
+  if (capacity_ == 0) {
+    return;
+  }
   std::lock_guard lock(mu_);
   auto it = index_.find(edek);
   if (it != index_.end()) {

@@ -9,14 +9,17 @@ namespace kenc::keybroker::kms {
 std::unique_ptr<Kms> make_kms(const config::KmsConfig& config) {
   if (config.type == "local") {
     auto kms = LocalKms::open({config.local.key_file, config.local.create_missing_keks});
-    if (!kms) throw kenc::config::ConfigError("kms.local.key_file", kms.error().message);
+    if (!kms) {
+      throw kenc::config::ConfigError("kms.local.key_file", kms.error().message);
+    }
     return std::move(kms.value());
   }
   if (config.type == "vault") {
     if (!config.vault || !config.vault.IsMap()) {
       throw kenc::config::ConfigError("kms.vault", "required when kms.type is 'vault'");
     }
-    return std::make_unique<vault::VaultKms>(vault::VaultConfig::from_yaml(config.vault, "kms.vault"));
+    return std::make_unique<vault::VaultKms>(
+        vault::VaultConfig::from_yaml(config.vault, "kms.vault"));
   }
   throw kenc::config::ConfigError("kms.type", "unknown KMS type '" + config.type + "'");
 }

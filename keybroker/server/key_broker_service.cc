@@ -55,7 +55,9 @@ class CallAudit {
 
   grpc::Status finish(grpc::Status status, std::string* key_in_response) {
     record_.outcome = outcome_name(status.error_code());
-    if (!status.ok()) record_.detail = status.error_message();
+    if (!status.ok()) {
+      record_.detail = status.error_message();
+    }
     record_.latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - start_).count();
     Status written = log_.write(record_);
     if (metrics_ != nullptr) {
@@ -121,7 +123,9 @@ grpc::StatusCode grpc_code_for(ErrorCode code) {
 }
 
 std::string KeyBrokerService::identity_of(const grpc::ServerContext& context) const {
-  if (config_.insecure_plaintext_for_development) return kPlaintextIdentity;
+  if (config_.insecure_plaintext_for_development) {
+    return kPlaintextIdentity;
+  }
   auto auth = context.auth_context();
   return auth ? auth::caller_identity(*auth) : std::string();
 }
@@ -130,7 +134,9 @@ Clock::time_point KeyBrokerService::deadline_of(const grpc::ServerContext& conte
   auto now = Clock::now();
   auto by_default = now + config_.default_deadline;
   auto caller = context.deadline();
-  if (caller == std::chrono::system_clock::time_point::max()) return by_default;
+  if (caller == std::chrono::system_clock::time_point::max()) {
+    return by_default;
+  }
   auto remaining = caller - std::chrono::system_clock::now() - kDeadlineMargin;
   return std::min(by_default, now + std::chrono::duration_cast<Clock::duration>(remaining));
 }
@@ -150,7 +156,9 @@ grpc::Status KeyBrokerService::LeaseDek(grpc::ServerContext* context,
   }
   rec.kek_id = config_.kek_id_for(request->kek_alias());
   auto lease = deks_.lease(rec.kek_id, request->requested_encryptions(), deadline_of(*context));
-  if (!lease) return call.finish(to_grpc(lease.error()), nullptr);
+  if (!lease) {
+    return call.finish(to_grpc(lease.error()), nullptr);
+  }
 
   const auto& dek = *lease->dek;
   rec.kek_version = dek.kek_version;
@@ -191,7 +199,9 @@ grpc::Status KeyBrokerService::UnwrapDek(grpc::ServerContext* context,
     return call.finish(denied(rec.identity, "unwrap", edek->kek_id), nullptr);
   }
   auto dek = deks_.unwrap(edek_bytes, deadline_of(*context));
-  if (!dek) return call.finish(to_grpc(dek.error()), nullptr);
+  if (!dek) {
+    return call.finish(to_grpc(dek.error()), nullptr);
+  }
   response->set_dek_id((*dek)->dek_id.data(), (*dek)->dek_id.size());
   response->set_dek((*dek)->dek.view().data(), (*dek)->dek.size());
   return call.finish(grpc::Status::OK, response->mutable_dek());
@@ -211,7 +221,9 @@ grpc::Status KeyBrokerService::ResolveAlias(grpc::ServerContext* context,
   }
   rec.kek_id = config_.kek_id_for(request->kek_alias());
   auto info = deks_.describe(rec.kek_id, deadline_of(*context));
-  if (!info) return call.finish(to_grpc(info.error()), nullptr);
+  if (!info) {
+    return call.finish(to_grpc(info.error()), nullptr);
+  }
   rec.kek_version = info->latest_version;
   response->set_kek_id(info->kek_id);
   response->set_kek_version(info->latest_version);

@@ -16,7 +16,9 @@ namespace v1 = kenc::keybroker::v1;
 Result<std::string> read_file(const std::string& what, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream buffer;
-  if (in) buffer << in.rdbuf();
+  if (in) {
+    buffer << in.rdbuf();
+  }
   if (!in || buffer.str().empty()) {
     return make_error(ErrorCode::kInvalidArgument,
                       "key broker client: cannot read " + what + " '" + path + "'");
@@ -68,7 +70,7 @@ crypto::SecureBytes take_key(std::string* s) {
 
 struct KeyBrokerClient::Impl {
   std::unique_ptr<v1::KeyBroker::Stub> stub;
-  std::chrono::milliseconds deadline;
+  std::chrono::milliseconds deadline{};
   bool wait_for_ready = true;
   std::mutex mu;
   std::condition_variable idle;
@@ -96,7 +98,9 @@ struct KeyBrokerClient::Impl {
       finish(status, owned->response);
       owned.reset();
       std::lock_guard lock(mu);
-      if (--outstanding == 0) idle.notify_all();
+      if (--outstanding == 0) {
+        idle.notify_all();
+      }
     });
   }
 };
@@ -116,14 +120,20 @@ Result<std::unique_ptr<KeyBrokerClient>> KeyBrokerClient::create(
   } else {
     grpc::SslCredentialsOptions ssl;
     auto ca = read_file("CA file", options.ca_file);
-    if (!ca) return ca.error();
+    if (!ca) {
+      return ca.error();
+    }
     ssl.pem_root_certs = std::move(ca.value());
     // A certificate is optional here so that tests can show the broker refusing its absence.
     if (!options.cert_file.empty() || !options.key_file.empty()) {
       auto cert = read_file("certificate file", options.cert_file);
-      if (!cert) return cert.error();
+      if (!cert) {
+        return cert.error();
+      }
       auto key = read_file("private key file", options.key_file);
-      if (!key) return key.error();
+      if (!key) {
+        return key.error();
+      }
       ssl.pem_cert_chain = std::move(cert.value());
       ssl.pem_private_key = std::move(key.value());
     }
@@ -161,7 +171,9 @@ void KeyBrokerClient::lease_dek(const std::string& kek_alias, const std::string&
         stub->async()->LeaseDek(&c->context, &c->request, &c->response, std::move(cb));
       },
       [done = std::move(done)](const grpc::Status& status, v1::LeaseDekResponse& r) {
-        if (!status.ok()) return done(from_grpc(status));
+        if (!status.ok()) {
+          return done(from_grpc(status));
+        }
         if (r.dek().size() != 32 || r.edek().empty()) {
           return done(make_error(ErrorCode::kInternal, "key broker sent a malformed lease"));
         }
@@ -192,7 +204,9 @@ void KeyBrokerClient::unwrap_dek(std::span<const uint8_t> edek, const std::strin
         stub->async()->UnwrapDek(&c->context, &c->request, &c->response, std::move(cb));
       },
       [done = std::move(done)](const grpc::Status& status, v1::UnwrapDekResponse& r) {
-        if (!status.ok()) return done(from_grpc(status));
+        if (!status.ok()) {
+          return done(from_grpc(status));
+        }
         if (r.dek().size() != 32) {
           return done(make_error(ErrorCode::kInternal, "key broker sent a malformed DEK"));
         }
@@ -215,7 +229,9 @@ void KeyBrokerClient::resolve_alias(const std::string& kek_alias,
         stub->async()->ResolveAlias(&c->context, &c->request, &c->response, std::move(cb));
       },
       [done = std::move(done)](const grpc::Status& status, v1::ResolveAliasResponse& r) {
-        if (!status.ok()) return done(from_grpc(status));
+        if (!status.ok()) {
+          return done(from_grpc(status));
+        }
         done(KekResolution{r.kek_id(), r.kek_version()});
       });
 }

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <system_error>
 
 namespace kenc::keybroker::kms {
 namespace {
@@ -25,12 +26,15 @@ constexpr size_t kTagBytes = 16;
 constexpr char kAadLabel[] = "kenc-local-kms-v1";
 
 Error io_error(const std::filesystem::path& path, const std::string& what) {
-  return make_error(ErrorCode::kUnavailable, "local KMS key file " + path.string() + ": " + what +
-                                                 ": " + std::strerror(errno));
+  return make_error(ErrorCode::kUnavailable,
+                    "local KMS key file " + path.string() + ": " + what + ": " +
+                        std::error_code(errno, std::generic_category()).message());
 }
 
 bool valid_kek_id(const std::string& id) {
-  if (id.empty() || id.size() > 255) return false;
+  if (id.empty() || id.size() > 255) {
+    return false;
+  }
   for (char c : id) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
       return false;
@@ -44,8 +48,9 @@ std::vector<uint8_t> wrap_aad(const std::string& kek_id, uint32_t version) {
   std::vector<uint8_t> aad(kAadLabel, kAadLabel + sizeof(kAadLabel) - 1);
   aad.push_back(static_cast<uint8_t>(kek_id.size()));
   aad.insert(aad.end(), kek_id.begin(), kek_id.end());
-  for (int shift = 24; shift >= 0; shift -= 8)
+  for (int shift = 24; shift >= 0; shift -= 8) {
     aad.push_back(static_cast<uint8_t>(version >> shift));
+  }
   return aad;
 }
 
@@ -108,9 +113,15 @@ std::string to_hex(std::span<const uint8_t> bytes) {
 }
 
 int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
   return -1;
 }
 
@@ -122,7 +133,9 @@ Result<crypto::SecureBytes> from_hex_key(const std::string& hex) {
   for (size_t i = 0; i < kKeyBytes; ++i) {
     int hi = hex_value(hex[2 * i]);
     int lo = hex_value(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return make_error(ErrorCode::kInvalidArgument, "a KEK is not hex");
+    if (hi < 0 || lo < 0) {
+      return make_error(ErrorCode::kInvalidArgument, "a KEK is not hex");
+    }
     key.mutable_view()[i] = static_cast<uint8_t>(hi * 16 + lo);
   }
   return key;
@@ -133,7 +146,9 @@ Result<crypto::SecureBytes> from_hex_key(const std::string& hex) {
 Result<std::unique_ptr<LocalKms>> LocalKms::open(LocalKmsOptions options) {
   std::unique_ptr<LocalKms> kms(new LocalKms(std::move(options)));
   Status loaded = kms->load();
-  if (!loaded) return loaded.error();
+  if (!loaded) {
+    return loaded.error();
+  }
   return kms;
 }
 
@@ -141,11 +156,15 @@ Status LocalKms::load() {
   std::lock_guard lock(mu_);
   struct stat st {};
   if (::stat(options_.key_file.c_str(), &st) != 0) {
-    if (errno != ENOENT) return io_error(options_.key_file, "stat");
+    if (errno != ENOENT) {
+      return io_error(options_.key_file, "stat");
+    }
     return save_locked();  // a new, empty key file with mode 0600
   }
   auto keks = read_key_file_locked();
-  if (!keks) return keks.error();
+  if (!keks) {
+    return keks.error();
+  }
   keks_ = std::move(keks.value());
   return Status::Ok();
 }
@@ -153,14 +172,18 @@ Status LocalKms::load() {
 Result<LocalKms::KekMap> LocalKms::read_key_file_locked() {
   const auto& path = options_.key_file;
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return io_error(path, "stat");
+  if (::stat(path.c_str(), &st) != 0) {
+    return io_error(path, "stat");
+  }
   if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
     return make_error(ErrorCode::kPermissionDenied,
                       "local KMS key file " + path.string() +
                           " is accessible by group or others; run chmod 600 on it");
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in) return io_error(path, "open");
+  if (!in) {
+    return io_error(path, "open");
+  }
   std::stringstream buffer;
   buffer << in.rdbuf();
   std::string text = buffer.str();
@@ -202,8 +225,12 @@ Result<LocalKms::KekMap> LocalKms::read_key_file_locked() {
 // would make old EDEKs unreadable, so it is refused with a warning.
 void LocalKms::reload_if_changed_locked() {
   struct stat st {};
-  if (::stat(options_.key_file.c_str(), &st) != 0) return;
-  if (FileStamp{st.st_ino, st.st_mtim.tv_sec, st.st_mtim.tv_nsec} == stamp_) return;
+  if (::stat(options_.key_file.c_str(), &st) != 0) {
+    return;
+  }
+  if (FileStamp{st.st_ino, st.st_mtim.tv_sec, st.st_mtim.tv_nsec} == stamp_) {
+    return;
+  }
   auto fresh = read_key_file_locked();
   if (!fresh) {
     LOG(WARNING) << "local KMS: not reloading the changed key file: " << fresh.error().to_string();
@@ -233,7 +260,9 @@ Status LocalKms::save_locked() {
   doc["keks"] = nlohmann::json::object();
   for (const auto& [kek_id, versions] : keks_) {
     auto& list = doc["keks"][kek_id] = nlohmann::json::array();
-    for (const auto& key : versions) list.push_back(to_hex(key.view()));
+    for (const auto& key : versions) {
+      list.push_back(to_hex(key.view()));
+    }
   }
   std::string text = doc.dump(2) + "\n";
   const auto& path = options_.key_file;
@@ -248,7 +277,9 @@ Status LocalKms::save_locked() {
   while (written < text.size()) {
     ssize_t n = ::write(fd, text.data() + written, text.size() - written);
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR) {
+        continue;
+      }
       break;
     }
     written += static_cast<size_t>(n);
@@ -277,7 +308,9 @@ Result<KekInfo> LocalKms::add_version_locked(const std::string& kek_id) {
   Status saved = save_locked();
   if (!saved) {
     versions.pop_back();
-    if (versions.empty()) keks_.erase(kek_id);
+    if (versions.empty()) {
+      keks_.erase(kek_id);
+    }
     return saved.error();
   }
   return KekInfo{kek_id, static_cast<uint32_t>(versions.size())};
@@ -286,7 +319,9 @@ Result<KekInfo> LocalKms::add_version_locked(const std::string& kek_id) {
 Result<const std::vector<crypto::SecureBytes>*> LocalKms::find_locked(const std::string& kek_id) {
   reload_if_changed_locked();
   auto it = keks_.find(kek_id);
-  if (it != keks_.end()) return &it->second;
+  if (it != keks_.end()) {
+    return &it->second;
+  }
   if (!valid_kek_id(kek_id)) {
     return make_error(ErrorCode::kNotFound, "no KEK named '" + kek_id + "' (not a valid KEK id)");
   }
@@ -294,21 +329,27 @@ Result<const std::vector<crypto::SecureBytes>*> LocalKms::find_locked(const std:
     return make_error(ErrorCode::kNotFound, "no KEK named '" + kek_id + "'");
   }
   auto created = add_version_locked(kek_id);
-  if (!created) return created.error();
+  if (!created) {
+    return created.error();
+  }
   return &keks_.at(kek_id);
 }
 
 Result<KekInfo> LocalKms::describe_kek(const std::string& kek_id) {
   std::lock_guard lock(mu_);
   auto versions = find_locked(kek_id);
-  if (!versions) return versions.error();
+  if (!versions) {
+    return versions.error();
+  }
   return KekInfo{kek_id, static_cast<uint32_t>((*versions)->size())};
 }
 
 Result<GeneratedDek> LocalKms::generate_dek(const std::string& kek_id) {
   std::lock_guard lock(mu_);
   auto versions = find_locked(kek_id);
-  if (!versions) return versions.error();
+  if (!versions) {
+    return versions.error();
+  }
   GeneratedDek out;
   out.kek_version = static_cast<uint32_t>((*versions)->size());
   out.dek = crypto::SecureBytes(kKeyBytes);
@@ -317,7 +358,9 @@ Result<GeneratedDek> LocalKms::generate_dek(const std::string& kek_id) {
   }
   auto wrapped =
       seal((*versions)->back().view(), wrap_aad(kek_id, out.kek_version), out.dek.view());
-  if (!wrapped) return wrapped.error();
+  if (!wrapped) {
+    return wrapped.error();
+  }
   out.wrapped = std::move(wrapped.value());
   return out;
 }
@@ -330,7 +373,9 @@ Result<crypto::SecureBytes> LocalKms::unwrap_dek(const std::string& kek_id, uint
     reload_if_changed_locked();  // rotated or created by another process?
     it = keks_.find(kek_id);
   }
-  if (it == keks_.end()) return make_error(ErrorCode::kNotFound, "no KEK named '" + kek_id + "'");
+  if (it == keks_.end()) {
+    return make_error(ErrorCode::kNotFound, "no KEK named '" + kek_id + "'");
+  }
   if (kek_version == 0 || kek_version > it->second.size()) {
     return make_error(ErrorCode::kNotFound,
                       "KEK '" + kek_id + "' has no version " + std::to_string(kek_version));

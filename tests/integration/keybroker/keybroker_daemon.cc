@@ -43,7 +43,10 @@ pid_t spawn(const std::vector<std::string>& args, const std::filesystem::path& l
     ::dup2(fd, STDOUT_FILENO);
     ::dup2(fd, STDERR_FILENO);
     std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.reserve(args.size());
+    for (const auto& a : args) {
+      argv.push_back(const_cast<char*>(a.c_str()));
+    }
     argv.push_back(nullptr);
     ::execv(argv[0], argv.data());
     ::_exit(127);
@@ -79,12 +82,16 @@ KeybrokerDaemon::KeybrokerDaemon(std::filesystem::path dir, std::string name,
 }
 
 KeybrokerDaemon::~KeybrokerDaemon() {
-  if (pid_ > 0) stop();
+  if (pid_ > 0) {
+    stop();
+  }
 }
 
 std::string KeybrokerDaemon::start(std::chrono::seconds timeout) {
   pid_ = spawn({KENC_KEYBROKER_BINARY, "--config", config_path_.string()}, log_path_);
-  if (pid_ < 0) return "fork failed";
+  if (pid_ < 0) {
+    return "fork failed";
+  }
   auto until = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < until) {
     int status = 0;
@@ -93,7 +100,9 @@ std::string KeybrokerDaemon::start(std::chrono::seconds timeout) {
       return "kenc-keybroker exited during start-up (status " + std::to_string(status) +
              "); its log:\n" + log();
     }
-    if (accepts_connections(port_)) return "";
+    if (accepts_connections(port_)) {
+      return "";
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return "kenc-keybroker did not listen on port " + std::to_string(port_) + " in time; log:\n" +
@@ -101,7 +110,9 @@ std::string KeybrokerDaemon::start(std::chrono::seconds timeout) {
 }
 
 int KeybrokerDaemon::stop(std::chrono::seconds timeout) {
-  if (pid_ <= 0) return -1;
+  if (pid_ <= 0) {
+    return -1;
+  }
   ::kill(pid_, SIGTERM);
   auto until = std::chrono::steady_clock::now() + timeout;
   int status = 0;

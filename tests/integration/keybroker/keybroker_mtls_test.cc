@@ -49,7 +49,9 @@ class World {
     std::ofstream(ca_file_) << ca_.cert_pem();
     key_file_ = (dir_ / "keks.json").string();
     auto kms = kms::LocalKms::open({key_file_, false});
-    if (!kms.ok()) throw std::runtime_error(kms.error().to_string());
+    if (!kms.ok()) {
+      throw std::runtime_error(kms.error().to_string());
+    }
     (*kms)->create_kek("orders-kek").value();
     (*kms)->create_kek("secret-kek").value();
   }
@@ -131,7 +133,9 @@ class World {
     // Off in most tests: a refused handshake then fails at once instead of at the deadline.
     options.wait_for_ready = wait_for_ready;
     auto c = KeyBrokerClient::create(options);
-    if (!c.ok()) throw std::runtime_error(c.error().to_string());
+    if (!c.ok()) {
+      throw std::runtime_error(c.error().to_string());
+    }
     return std::move(c.value());
   }
 
@@ -172,8 +176,12 @@ std::vector<nlohmann::json> audit_lines(const std::string& path, const std::stri
   while (std::getline(in, line)) {
     auto j = nlohmann::json::parse(line, nullptr, false);
     EXPECT_FALSE(j.is_discarded()) << "unparseable audit line: " << line;
-    if (j.is_discarded()) continue;
-    if (topic.empty() || j.value("topic", "") == topic) out.push_back(j);
+    if (j.is_discarded()) {
+      continue;
+    }
+    if (topic.empty() || j.value("topic", "") == topic) {
+      out.push_back(j);
+    }
   }
   return out;
 }
@@ -196,15 +204,18 @@ std::string http_get(int port, const std::string& path) {
   }
   std::string response;
   char buf[4096];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;)
+  for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;) {
     response.append(buf, static_cast<size_t>(n));
+  }
   ::close(fd);
   return response;
 }
 
 size_t occurrences(const std::string& text, const std::string& needle) {
   size_t n = 0;
-  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+    ++n;
+  }
   return n;
 }
 
@@ -513,7 +524,9 @@ TEST_F(KeybrokerDaemonTest, AKekRotatedFromTheCommandLineIsPickedUpWhileRunning)
   Result<DekLease> after = make_error(ErrorCode::kInternal, "no lease yet");
   for (int i = 0; i < 100; ++i) {
     after = lease(*client, "orders", "t");
-    if (!after.ok() || after->kek_version == 2) break;
+    if (!after.ok() || after->kek_version == 2) {
+      break;
+    }
     std::this_thread::sleep_for(50ms);
   }
   ASSERT_TRUE(after.ok()) << after.error().to_string();
@@ -556,7 +569,7 @@ TEST_F(KeybrokerDaemonTest, CheckConfigNamesTheOffendingKey) {
                           "  vault: {address: 'http://127.0.0.1:1'}\nauthorization: {}\n";
   auto [vault_status, vault_output] = check_config(vault);
   EXPECT_EQ(vault_status, 1);
-  // The Vault backend's own parser names the missing credential.
+  // kms.type vault hands the section to the Vault backend's parser, which names its own keys.
   EXPECT_NE(vault_output.find("kms.vault.token_file"), std::string::npos) << vault_output;
 
   ::chmod(world_.key_file().c_str(), 0644);

@@ -15,7 +15,9 @@ namespace kenc::keybroker::testing {
 namespace {
 
 void check(bool ok, const char* what) {
-  if (!ok) throw std::runtime_error(std::string("OpenSSL failed: ") + what);
+  if (!ok) {
+    throw std::runtime_error(std::string("OpenSSL failed: ") + what);
+  }
 }
 
 EVP_PKEY* new_key() {

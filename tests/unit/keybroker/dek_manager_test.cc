@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <set>
 #include <thread>
 
@@ -102,6 +103,7 @@ TEST_F(DekManagerTest, LeaseNumbersAreUniqueUnderConcurrentRequestsFrom8Threads)
   std::vector<std::vector<std::pair<std::string, uint32_t>>> seen(kThreads);
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kLeasesPerThread; ++i) {
@@ -114,7 +116,9 @@ TEST_F(DekManagerTest, LeaseNumbersAreUniqueUnderConcurrentRequestsFrom8Threads)
       }
     });
   }
-  for (auto& th : threads) th.join();
+  for (auto& th : threads) {
+    th.join();
+  }
   EXPECT_EQ(failures.load(), 0);
   std::set<std::pair<std::string, uint32_t>> unique;
   std::set<std::string> deks;
@@ -212,17 +216,22 @@ TEST_F(DekManagerTest, AThousandConcurrentLeasesCauseExactlyOneGenerateDek) {
   std::mutex mu;
   std::set<uint32_t> numbers;
   std::set<std::string> deks;
+  threads.reserve(kRequests);
   for (int i = 0; i < kRequests; ++i) {
     threads.emplace_back([&] {
       auto lease = manager->lease("orders", 0, deadline());
-      if (!lease.ok()) return;
+      if (!lease.ok()) {
+        return;
+      }
       ++ok;
       std::lock_guard lock(mu);
       numbers.insert(lease->lease_number);
       deks.insert(to_hex(lease->dek->dek_id));
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads) {
+    t.join();
+  }
   EXPECT_EQ(ok.load(), kRequests);
   EXPECT_EQ(counting_->generate_calls.load(), 1);
   EXPECT_EQ(deks.size(), 1u);
@@ -240,10 +249,13 @@ TEST_F(DekManagerTest, ConcurrentUnwrapsOfOneEdekCauseOneUnwrapDek) {
   auto manager = make({}, 200ms);
   std::vector<std::thread> threads;
   std::atomic<int> ok{0};
+  threads.reserve(200);
   for (int i = 0; i < 200; ++i) {
     threads.emplace_back([&] { ok += manager->unwrap(edek, deadline()).ok() ? 1 : 0; });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads) {
+    t.join();
+  }
   EXPECT_EQ(ok.load(), 200);
   EXPECT_EQ(counting_->unwrap_calls.load(), 1);
 }

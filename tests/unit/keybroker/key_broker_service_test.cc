@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <future>
 
 #include "keybroker/kms/local/local_kms.h"
@@ -24,20 +25,28 @@ class FlakyKms final : public kms::Kms {
   explicit FlakyKms(kms::Kms& inner) : inner_(inner) {}
   std::string name() const override { return "flaky"; }
   Result<kms::KekInfo> describe_kek(const std::string& id) override {
-    if (auto e = failure()) return *e;
+    if (auto e = failure()) {
+      return *e;
+    }
     return inner_.describe_kek(id);
   }
   Result<kms::GeneratedDek> generate_dek(const std::string& id) override {
-    if (auto e = failure()) return *e;
+    if (auto e = failure()) {
+      return *e;
+    }
     return inner_.generate_dek(id);
   }
   Result<crypto::SecureBytes> unwrap_dek(const std::string& id, uint32_t v,
                                          std::span<const uint8_t> w) override {
-    if (auto e = failure()) return *e;
+    if (auto e = failure()) {
+      return *e;
+    }
     return inner_.unwrap_dek(id, v, w);
   }
   Status health() override {
-    if (auto e = failure()) return *e;
+    if (auto e = failure()) {
+      return *e;
+    }
     return Status::Ok();
   }
 
@@ -47,7 +56,9 @@ class FlakyKms final : public kms::Kms {
  private:
   std::optional<Error> failure() {
     std::this_thread::sleep_for(std::chrono::milliseconds(hang_ms.load()));
-    if (down) return make_error(ErrorCode::kUnavailable, "connection refused");
+    if (down) {
+      return make_error(ErrorCode::kUnavailable, "connection refused");
+    }
     return std::nullopt;
   }
   kms::Kms& inner_;
@@ -139,8 +150,12 @@ TEST_F(KeyBrokerServiceTest, ClientCallsReturnAtOnceAndCallBackOnAGrpcThread) {
   std::atomic<int> finished_while_issuing{0};
   for (int i = 0; i < kCalls; ++i) {
     client_->lease_dek("orders", "t", 0, [&](Result<DekLease> r) {
-      if (r.ok()) ++ok;
-      if (std::this_thread::get_id() == caller) ++on_caller_thread;
+      if (r.ok()) {
+        ++ok;
+      }
+      if (std::this_thread::get_id() == caller) {
+        ++on_caller_thread;
+      }
       ++done;
     });
   }
@@ -162,7 +177,7 @@ TEST_F(KeyBrokerServiceTest, OversizedAndMalformedEdeksAreRefused) {
     client_->unwrap_dek(edek, "t", [&](auto r) { p.set_value(std::move(r)); });
     return p.get_future().get();
   };
-  auto huge = unwrap(std::vector<uint8_t>(100 * 1024, 7));
+  auto huge = unwrap(std::vector<uint8_t>(size_t{100} * 1024, 7));
   ASSERT_FALSE(huge.ok());
   EXPECT_NE(huge.error().message.find("larger than max"), std::string::npos)
       << huge.error().to_string();

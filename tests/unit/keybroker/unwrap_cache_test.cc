@@ -10,7 +10,9 @@ using namespace std::chrono_literals;
 std::shared_ptr<UnwrappedDek> make_dek(uint8_t fill) {
   auto dek = std::make_shared<UnwrappedDek>();
   dek->dek = crypto::SecureBytes(32);
-  for (auto& b : dek->dek.mutable_view()) b = fill;
+  for (auto& b : dek->dek.mutable_view()) {
+    b = fill;
+  }
   dek->kek_id = "k";
   dek->kek_version = 1;
   return dek;
