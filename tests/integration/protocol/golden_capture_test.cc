@@ -4,15 +4,20 @@
 // must decode with the generated messages and re-encode to exactly the same bytes.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "common/kafka/frame.h"
 #include "common/kafka/protocol/api_table.h"
 #include "common/kafka/protocol/dispatch.h"
+#include "common/kafka/protocol/generated/produce_request.h"
 #include "common/kafka/protocol/headers.h"
 #include "tests/integration/protocol/recording_relay.h"
 #include "tests/world/kafka/java_client.h"
@@ -50,6 +55,38 @@ std::vector<SharedBytes> split_frames(const std::vector<uint8_t>& stream) {
   return frames;
 }
 
+// With KENC_FUZZ_SEED_DIR set, each distinct (API, version, direction) body seen is written there
+// in the message_decoder_fuzzer's input format (int16 key, int16 version, kind byte, body): the
+// seed corpus in tests/fuzz/corpus/message_decoder/ is made this way, from real traffic.
+void save_fuzz_seed(int16_t api_key, int16_t version, MessageKind kind,
+                    std::span<const uint8_t> body) {
+  const char* dir = std::getenv("KENC_FUZZ_SEED_DIR");
+  if (dir == nullptr || *dir == '\0') return;
+  std::filesystem::create_directories(std::string(dir) + "/message_decoder");
+  std::string name = std::string(dir) + "/message_decoder/" + std::to_string(api_key) + "-v" +
+                     std::to_string(version) + (kind == MessageKind::kRequest ? "-request" : "-response");
+  if (std::filesystem::exists(name)) return;
+  std::ofstream out(name, std::ios::binary);
+  const uint8_t prefix[5] = {static_cast<uint8_t>(api_key >> 8), static_cast<uint8_t>(api_key),
+                             static_cast<uint8_t>(version >> 8), static_cast<uint8_t>(version),
+                             static_cast<uint8_t>(kind == MessageKind::kRequest ? 0 : 1)};
+  out.write(reinterpret_cast<const char*>(prefix), sizeof prefix);
+  out.write(reinterpret_cast<const char*>(body.data()), static_cast<std::streamsize>(body.size()));
+}
+
+// Writes `bytes` as seed `name` of the fuzzer corpus `corpus` (under KENC_FUZZ_SEED_DIR).
+void save_seed(const std::string& corpus, const std::string& name, std::span<const uint8_t> bytes) {
+  const char* dir = std::getenv("KENC_FUZZ_SEED_DIR");
+  if (dir == nullptr || *dir == '\0') return;
+  std::filesystem::create_directories(std::string(dir) + "/" + corpus);
+  std::string file = name;
+  for (char& c : file) c = (c == ' ') ? '-' : c;
+  std::string path = std::string(dir) + "/" + corpus + "/" + file;
+  if (std::filesystem::exists(path)) return;
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
 // Decodes and re-encodes every frame of one recorded connection.
 void check_connection(const testing::RecordingRelay::Connection& c, Checked& checked) {
   std::map<int32_t, RequestHeader> requests;  // by correlation id
@@ -58,12 +95,27 @@ void check_connection(const testing::RecordingRelay::Connection& c, Checked& che
     Result<RequestHeader> header = decode_request_header(reader);
     ASSERT_TRUE(header.ok()) << header.error().to_string();
     const int16_t header_version = *request_header_version(header->api_key, header->api_version);
+    save_fuzz_seed(header->api_key, header->api_version, MessageKind::kRequest,
+                   frame.view().subspan(reader.position()));
     Result<std::unique_ptr<Message>> body =
         decode_message(header->api_key, MessageKind::kRequest, header->api_version, reader);
     const std::string what = std::string(find_api(header->api_key)->name) + "Request v" +
                              std::to_string(header->api_version);
     ASSERT_TRUE(body.ok()) << what << ": " << body.error().to_string();
     EXPECT_EQ(reader.remaining(), 0u) << what;
+    std::vector<uint8_t> framed = {static_cast<uint8_t>(frame.size() >> 24),
+                                   static_cast<uint8_t>(frame.size() >> 16),
+                                   static_cast<uint8_t>(frame.size() >> 8),
+                                   static_cast<uint8_t>(frame.size())};
+    framed.insert(framed.end(), frame.view().begin(), frame.view().end());
+    save_seed("frame_reader", what, framed);
+    if (const auto* produce = message_cast<ProduceRequest>(**body)) {
+      for (const auto& topic : produce->topic_data) {
+        for (const auto& partition : topic.partition_data) {
+          if (partition.records) save_seed("record_batch", what, partition.records->view());
+        }
+      }
+    }
     Writer writer;
     ASSERT_TRUE(header->encode(writer, header_version).ok()) << what;
     ASSERT_TRUE((*body)->encode(writer, header->api_version).ok()) << what;
@@ -86,6 +138,7 @@ void check_connection(const testing::RecordingRelay::Connection& c, Checked& che
     Reader reader(frame);
     ResponseHeader header;
     ASSERT_TRUE(header.decode(reader, header_version).ok()) << what;
+    save_fuzz_seed(api_key, version, MessageKind::kResponse, frame.view().subspan(reader.position()));
     Result<std::unique_ptr<Message>> body =
         decode_message(api_key, MessageKind::kResponse, version, reader);
     ASSERT_TRUE(body.ok()) << what << ": " << body.error().to_string();
