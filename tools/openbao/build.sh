@@ -6,6 +6,9 @@
 #
 #   tools/openbao/build.sh <world-dir>      (or KENC_WORLD_DIR=<world-dir> tools/openbao/build.sh)
 #
+# The test world does not use this script today: it runs the OpenBao release binary from
+# fetch-openbao.sh instead, because of what follows.
+#
 # STATUS (2026-11-28): this pin does NOT build yet. OpenBao could not be used: the module proxy
 # answers 403 for its release commits (e.g. v2.4.4 = 4bfd70723d4f...), and release tags carry no
 # /v2 module path. HashiCorp Vault v1.21.4 resolves, but its go.mod replaces the sdk and api
