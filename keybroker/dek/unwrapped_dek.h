@@ -1,5 +1,7 @@
 #pragma once
 
+#include "common/base/hex.h"
+
 #include <array>
 #include <cstdint>
 #include <span>
@@ -14,7 +16,7 @@ namespace kenc::keybroker::dek {
 // about the key.
 using DekId = std::array<uint8_t, 16>;
 DekId dek_id_of(std::span<const uint8_t> edek);
-std::string to_hex(std::span<const uint8_t> bytes);
+using kenc::to_hex;  // hex of DEK ids for logs and audit lines
 
 // A plaintext DEK together with what identifies it. Key material is wiped when dropped.
 struct UnwrappedDek {

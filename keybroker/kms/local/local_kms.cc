@@ -17,6 +17,8 @@
 #include <sstream>
 #include <system_error>
 
+#include "common/base/hex.h"
+
 namespace kenc::keybroker::kms {
 namespace {
 
@@ -99,17 +101,6 @@ Result<crypto::SecureBytes> open_sealed(std::span<const uint8_t> kek, std::span<
     return make_error(ErrorCode::kDataLoss, "wrapped DEK does not unwrap (tampered or wrong KEK)");
   }
   return out;
-}
-
-std::string to_hex(std::span<const uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(bytes.size() * 2);
-  for (uint8_t b : bytes) {
-    s.push_back(kDigits[b >> 4]);
-    s.push_back(kDigits[b & 15]);
-  }
-  return s;
 }
 
 int hex_value(char c) {

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/world/base/peer_connections.h"
 #include "tests/world/base/process.h"
 #include "tests/world/base/run_dir.h"
 #include "tests/world/kafka/java_client.h"
@@ -39,28 +40,6 @@ std::vector<std::string> lines_of(const std::string& text) {
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) out.push_back(line);
   return out;
-}
-
-std::string read_proc(int pid, const std::string& file) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/" + file, std::ios::binary);
-  std::string s((std::istreambuf_iterator<char>(in)), {});
-  std::replace(s.begin(), s.end(), '\0', ' ');
-  return s;
-}
-
-// Owning pids of established TCP connections to `port`, from `ss`.
-std::vector<int> pids_connected_to(int port) {
-  auto result = run_command(
-      {"ss", "-tnpH", "state", "established", "( dport = :" + std::to_string(port) + " )"});
-  if (result.exit_code != 0) throw std::runtime_error("ss failed: " + result.output);
-  std::vector<int> pids;
-  for (const auto& line : lines_of(result.output)) {
-    for (size_t pos = line.find("pid="); pos != std::string::npos; pos = line.find("pid=", pos)) {
-      pos += 4;
-      pids.push_back(std::stoi(line.substr(pos)));
-    }
-  }
-  return pids;
 }
 
 class ProxyGateway : public ::testing::Test {
@@ -155,12 +134,12 @@ TEST_F(ProxyGateway, ClientsGivenOnlyTheProxyNeverConnectToABroker) {
   std::thread sampler([&] {
     while (!done) {
       for (const auto& broker : cluster_->brokers()) {
-        for (int pid : pids_connected_to(broker.port)) {
+        for (const auto& [pid, line] : connections_to_port(broker.port)) {
           if (pid == proxy_->pid()) {
             ++proxy_connections;
             continue;
           }
-          std::string cmd = read_proc(pid, "cmdline");
+          std::string cmd = read_proc_file(pid, "cmdline");
           if (cmd.find("kafka.Kafka ") == std::string::npos) {  // brokers talk to each other
             foreign.insert("pid " + std::to_string(pid) + ": " + cmd.substr(0, 200));
           }

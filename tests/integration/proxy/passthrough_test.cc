@@ -22,6 +22,7 @@
 
 #include "proxy/server/proxy_server.h"
 #include "tests/integration/keybroker/test_pki.h"
+#include "tests/world/base/peer_connections.h"
 #include "tests/world/kafka/java_client.h"
 #include "tests/world/kafka/kafka_cluster.h"
 #include "tests/world/kafka/kafka_environment.h"
@@ -323,31 +324,6 @@ TEST(ProxyPassthrough, TransactionsCommitAndAbortWithReadCommitted) {
   expect_same_records(committed, received);
 }
 
-// Owning pids (and the `ss` line) of established TCP connections to `port`.
-std::vector<std::pair<int, std::string>> pids_connected_to(int port) {
-  auto result = kenc::testworld::run_command(
-      {"ss", "-tnpH", "state", "established", "( dport = :" + std::to_string(port) + " )"});
-  if (result.exit_code != 0) {
-    throw std::runtime_error("ss failed: " + result.output);
-  }
-  std::vector<std::pair<int, std::string>> pids;
-  for (const auto& line : split_lines(result.output)) {
-    size_t pos = 0;
-    while ((pos = line.find("pid=", pos)) != std::string::npos) {
-      pos += 4;
-      pids.emplace_back(std::stoi(line.substr(pos)), line);
-    }
-  }
-  return pids;
-}
-
-std::string read_proc(int pid, const std::string& file) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/" + file, std::ios::binary);
-  std::string s((std::istreambuf_iterator<char>(in)), {});
-  std::replace(s.begin(), s.end(), '\0', ' ');
-  return s;
-}
-
 TEST(ProxyPassthrough, NoClientConnectsToTheBrokerDirectly) {
   const std::string topic = unique_topic("direct");
   ProxiedKafka::cluster().create_topic(topic, 3);
@@ -358,15 +334,15 @@ TEST(ProxyPassthrough, NoClientConnectsToTheBrokerDirectly) {
   size_t proxy_connections_seen = 0;
   std::thread sampler([&] {
     while (!done) {
-      for (const auto& [pid, line] : pids_connected_to(ProxiedKafka::broker_port())) {
+      for (const auto& [pid, line] : kenc::testworld::connections_to_port(ProxiedKafka::broker_port())) {
         if (pid == ::getpid()) {
           ++proxy_connections_seen;  // the proxy runs inside this test process
           continue;
         }
-        const std::string cmd = read_proc(pid, "cmdline");
+        const std::string cmd = kenc::testworld::read_proc_file(pid, "cmdline");
         if (cmd.find("kafka.Kafka ") == std::string::npos) {  // not the broker itself
           foreign.insert("pid " + std::to_string(pid) + " stat [" +
-                         read_proc(pid, "stat").substr(0, 60) + "] cmdline [" + cmd.substr(0, 300) +
+                         kenc::testworld::read_proc_file(pid, "stat").substr(0, 60) + "] cmdline [" + cmd.substr(0, 300) +
                          "] ss [" + line + "]");
         }
       }
