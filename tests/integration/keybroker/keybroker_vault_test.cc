@@ -233,6 +233,25 @@ TEST_F(KeybrokerVaultTest, PausedOpenBaoIsUnavailableWithinTheDeadlineThenRecove
   EXPECT_TRUE(std::ranges::equal(back->dek.view(), again->dek.view()));
 }
 
+// A deadline shorter than the Vault backend's own timeouts and retries (2 x 500 ms): the
+// broker cuts the wait short and answers UNAVAILABLE just before the caller's deadline.
+TEST_F(KeybrokerVaultTest, PausedOpenBaoAnswersBeforeAShortDeadline) {
+  ASSERT_TRUE(bao().create_key("vt-short-deadline").ok());
+  constexpr auto kDeadline = 700ms;
+  auto c = client(kDeadline);
+  bao().pause();
+  const auto start = std::chrono::steady_clock::now();
+  auto r = lease(*c, "vt-short-deadline", topic());
+  const auto took = std::chrono::steady_clock::now() - start;
+  bao().resume();
+  ASSERT_FALSE(r.ok()) << "a lease succeeded while OpenBao was stopped";
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable) << r.error().to_string();
+  EXPECT_LT(took, kDeadline + 100ms);
+
+  auto again = lease(*client(), "vt-short-deadline", topic());
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+}
+
 TEST_F(KeybrokerVaultTest, ThousandConcurrentLeasesForANewKekMakeOneDatakeyCall) {
   const std::string kek = "vt-burst";
   ASSERT_TRUE(bao().create_key(kek).ok());
