@@ -182,8 +182,11 @@ Gateway parse_gateway(const Field& f) {
 }
 
 Encryption parse_encryption(const Field& f) {
-  reject_unknown_keys(f, {"key_broker", "topics", "dek_cache"});
+  reject_unknown_keys(f, {"key_broker", "topics", "dek_cache", "encrypt_headers"});
   Encryption e;
+  if (f.child("encrypt_headers").present()) {
+    e.encrypt_headers = get_bool(f.child("encrypt_headers"));
+  }
   Field kb = f.child("key_broker");
   reject_unknown_keys(kb, {"target", "ca_file", "cert_file", "key_file", "server_name_override",
                            "deadline_ms", "insecure_plaintext_for_development"});

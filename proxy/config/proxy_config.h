@@ -73,6 +73,7 @@ struct Encryption {
   std::string topics_key;
   size_t dek_cache_max_entries = 10000;
   std::chrono::milliseconds dek_cache_idle_ttl{10 * 60 * 1000};
+  bool encrypt_headers = false;  // headers encrypted with the value (cipher format version 2)
 };
 
 struct VirtualCluster {

@@ -68,6 +68,12 @@ void append_headers_with_cipher_header(const RecordView& record, uint8_t format_
   append_header(out, cipher_key(), NullableBytes(std::span<const uint8_t>(version)));
 }
 
+void append_only_cipher_header(uint8_t format_version, std::vector<uint8_t>& out) {
+  append_varint(out, 1);
+  const uint8_t version[1] = {format_version};
+  append_header(out, cipher_key(), NullableBytes(std::span<const uint8_t>(version)));
+}
+
 void append_headers_without_cipher_header(const RecordView& record, std::vector<uint8_t>& out) {
   int32_t kept = 0;
   HeaderReader counter = record.headers();

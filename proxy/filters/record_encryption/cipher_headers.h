@@ -21,6 +21,10 @@ bool find_cipher_header(const kafka::records::RecordView& record,
 void append_headers_with_cipher_header(const kafka::records::RecordView& record,
                                        uint8_t format_version, std::vector<uint8_t>& out);
 
+// Appends a header list holding only `kenc` = `format_version` (version 2 records: the other
+// headers are inside the ciphertext).
+void append_only_cipher_header(uint8_t format_version, std::vector<uint8_t>& out);
+
 // Appends the record's headers without its `kenc` header to `out`.
 void append_headers_without_cipher_header(const kafka::records::RecordView& record,
                                           std::vector<uint8_t>& out);

@@ -105,6 +105,7 @@ std::shared_ptr<proxy::Filter> make_record_encryption_filter(
   deps.policy =
       std::make_shared<const TopicPolicy>(TopicPolicy::from_yaml(config.topics, config.topics_key));
   deps.topic_ids = std::move(topic_ids);
+  deps.encrypt_headers = config.encrypt_headers;
   if (metric_families != nullptr) {
     deps.metrics = std::make_shared<EncryptionMetrics>(std::move(metric_families), virtual_cluster);
   }

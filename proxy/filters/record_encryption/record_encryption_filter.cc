@@ -285,7 +285,8 @@ asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter
   uint64_t encrypted = 0;
   uint64_t plaintext_bytes = 0;
   for (const auto& entry : entries) {
-    EncryptTransform transform(**encryptor, reservation->lease->edek, next, left);
+    EncryptTransform transform(**encryptor, reservation->lease->edek, next, left,
+                               deps_.encrypt_headers);
     if (Status s = rewriter.rewrite_values(entry.batch, transform, out); !s.ok()) {
       co_return PartitionOutcome::failure(
           kInvalidRecord, PartitionFailure::kInvalidRecords,

@@ -20,6 +20,8 @@ struct RecordEncryptionDeps {
   // Topic ids -> names (Produce v13+, Fetch v13+, ShareFetch), learned from Metadata.
   std::shared_ptr<proxy::address_rewrite::TopicIdMap> topic_ids;
   std::shared_ptr<EncryptionMetrics> metrics;  // may be null (tests)
+  // Encrypt record headers together with the value (cipher record format version 2).
+  bool encrypt_headers = false;
 };
 
 // Envelope encryption of record values (docs/architecture.md, docs/cipher-record-format.md).

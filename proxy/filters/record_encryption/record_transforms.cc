@@ -28,17 +28,26 @@ Result<ValueAction> EncryptTransform::transform(const BatchHeader&, const Record
   if (next_iv_.counter >= iv_end_) {
     return make_error(ErrorCode::kInternal, "more values than reserved IVs in a batch");
   }
-  const auto plaintext = record.value.bytes();
+  std::span<const uint8_t> plaintext = record.value.bytes();
+  last_version_ = crypto::kCipherFormatV1;
+  if (encrypt_headers_ && record.header_count > 0) {
+    // Reused per thread: no allocation once warm.
+    thread_local std::vector<uint8_t> headers_and_value;
+    headers_and_value.clear();
+    crypto::append_headers_and_value(record.encoded_headers, plaintext, headers_and_value);
+    plaintext = headers_and_value;
+    last_version_ = crypto::kCipherFormatV2;
+  }
   new_value.resize(crypto::cipher_record_value_size(edek_.size(), next_iv_, plaintext.size()));
-  auto written =
-      crypto::write_cipher_record_value(encryptor_, edek_, next_iv_, plaintext, new_value);
+  auto written = crypto::write_cipher_record_value(encryptor_, edek_, next_iv_, plaintext,
+                                                   new_value, last_version_);
   if (!written.ok()) {
     return written.error();
   }
   new_value.resize(*written);
   ++next_iv_.counter;
   ++encrypted_;
-  plaintext_bytes_ += plaintext.size();
+  plaintext_bytes_ += record.value.size();
   return ValueAction::kReplaced;
 }
 
@@ -47,7 +56,11 @@ bool EncryptTransform::rewrite_headers(const RecordView& record, ValueAction act
   if (action != ValueAction::kReplaced) {
     return false;
   }
-  append_headers_with_cipher_header(record, crypto::kCipherFormatV1, new_headers);
+  if (last_version_ == crypto::kCipherFormatV2) {
+    append_only_cipher_header(crypto::kCipherFormatV2, new_headers);
+  } else {
+    append_headers_with_cipher_header(record, crypto::kCipherFormatV1, new_headers);
+  }
   return true;
 }
 
@@ -96,9 +109,23 @@ Result<ValueAction> DecryptTransform::transform(const BatchHeader& batch, const 
   if (!decryptor.ok()) {
     return decryptor.error();
   }
-  new_value.resize(parsed->plaintext_size());
-  if (Status s = crypto::decrypt_cipher_record(**decryptor, *parsed, new_value); !s.ok()) {
-    return s.error();
+  headers_decrypted_ = parsed->format_version == crypto::kCipherFormatV2;
+  if (!headers_decrypted_) {
+    new_value.resize(parsed->plaintext_size());
+    if (Status s = crypto::decrypt_cipher_record(**decryptor, *parsed, new_value); !s.ok()) {
+      return s.error();
+    }
+  } else {
+    plaintext_.resize(parsed->plaintext_size());
+    if (Status s = crypto::decrypt_cipher_record(**decryptor, *parsed, plaintext_); !s.ok()) {
+      return s.error();
+    }
+    auto parts = crypto::split_headers_and_value(plaintext_);
+    if (!parts.ok()) {
+      return parts.error();
+    }
+    decrypted_headers_.assign(parts->encoded_headers.begin(), parts->encoded_headers.end());
+    new_value.assign(parts->value.begin(), parts->value.end());
   }
   ++decrypted_;
   failed_offset_ = -1;
@@ -110,7 +137,11 @@ bool DecryptTransform::rewrite_headers(const RecordView& record, ValueAction act
   if (action != ValueAction::kReplaced) {
     return false;
   }
-  append_headers_without_cipher_header(record, new_headers);
+  if (headers_decrypted_) {
+    new_headers.insert(new_headers.end(), decrypted_headers_.begin(), decrypted_headers_.end());
+  } else {
+    append_headers_without_cipher_header(record, new_headers);
+  }
   return true;
 }
 

@@ -8,6 +8,7 @@
 
 #include "common/base/result.h"
 #include "common/crypto/aes_gcm.h"
+#include "common/crypto/cipher_record.h"
 #include "common/crypto/iv_sequence.h"
 #include "common/kafka/records/batch_rewriter.h"
 #include "proxy/filters/record_encryption/dek_cache.h"
@@ -24,12 +25,15 @@ namespace kenc::record_encryption {
 // forged one would make the record undecryptable for every consumer.
 class EncryptTransform final : public kafka::records::ValueTransform {
  public:
+  // With `encrypt_headers`, a record that has headers gets format version 2: its headers are
+  // encrypted together with the value and replaced by the `kenc` header alone.
   EncryptTransform(crypto::AesGcmEncryptor& encryptor, std::span<const uint8_t> edek,
-                   crypto::IvFields first_iv, uint64_t iv_count)
+                   crypto::IvFields first_iv, uint64_t iv_count, bool encrypt_headers = false)
       : encryptor_(encryptor),
         edek_(edek),
         next_iv_(first_iv),
-        iv_end_(first_iv.counter + iv_count) {}
+        iv_end_(first_iv.counter + iv_count),
+        encrypt_headers_(encrypt_headers) {}
 
   Result<kafka::records::ValueAction> transform(const kafka::records::BatchHeader& batch,
                                                 const kafka::records::RecordView& record,
@@ -45,6 +49,8 @@ class EncryptTransform final : public kafka::records::ValueTransform {
   std::span<const uint8_t> edek_;
   crypto::IvFields next_iv_;
   uint64_t iv_end_;
+  bool encrypt_headers_;
+  uint8_t last_version_ = crypto::kCipherFormatV1;
   uint64_t encrypted_ = 0;
   uint64_t plaintext_bytes_ = 0;
 };
@@ -83,6 +89,10 @@ class DecryptTransform final : public kafka::records::ValueTransform {
   DekPtr last_dek_;
   std::vector<uint8_t> missing_edek_;
   bool missing_dek_ = false;
+  // Version 2 records: the decrypted headers and value, and the headers to write back.
+  std::vector<uint8_t> plaintext_;
+  std::vector<uint8_t> decrypted_headers_;
+  bool headers_decrypted_ = false;
   int64_t failed_offset_ = -1;
   uint64_t decrypted_ = 0;
 };

@@ -246,13 +246,14 @@ std::vector<SeenRecord> read_records(std::span<const uint8_t> blob) {
 
 class FilterTest : public ::testing::Test {
  protected:
-  void make_filter(const std::string& policy_yaml) {
+  void make_filter(const std::string& policy_yaml, bool encrypt_headers = false) {
     RecordEncryptionDeps deps;
     deps.policy = std::make_shared<const TopicPolicy>(
         TopicPolicy::from_yaml(YAML::Load(policy_yaml), "encryption.topics"));
     deps.leases = std::make_shared<DekLeasePool>(DekLeasePoolOptions{}, kb.lease_fn());
     deps.deks = std::make_shared<DekCache>(DekCacheOptions{}, kb.unwrap_fn());
     deps.topic_ids = topic_ids;
+    deps.encrypt_headers = encrypt_headers;
     filter = std::make_unique<RecordEncryptionFilter>(std::move(deps));
   }
 
@@ -379,6 +380,39 @@ TEST_F(FilterTest, EncryptsOnProduceAndDecryptsOnFetchWithEveryCodec) {
   // One lease served every batch; the DEK of the fetches was cached from the first unwrap.
   EXPECT_EQ(kb.leases.load(), 1);
   EXPECT_EQ(kb.unwraps.load(), 1);
+}
+
+TEST_F(FilterTest, HeaderEncryptionHidesHeadersAndRestoresThem) {
+  make_filter(kPolicy, /*encrypt_headers=*/true);
+  auto stored = forwarded_records(
+      request(produce_frame({{"enc-h", {{0, make_batch(kRecords, Codec::kZstd)}}}})));
+  auto seen = read_records(stored);
+  ASSERT_EQ(seen.size(), kRecords.size());
+  for (size_t i = 0; i < seen.size(); ++i) {
+    if (!kRecords[i].value) {
+      EXPECT_EQ(seen[i].headers, kRecords[i].headers) << "tombstones are never encrypted";
+      continue;
+    }
+    // Only the marker is visible: version 2 when the record had headers, else version 1.
+    ASSERT_EQ(seen[i].headers.size(), 1u);
+    EXPECT_EQ(seen[i].headers[0].first, "kenc");
+    EXPECT_EQ(seen[i].headers[0].second,
+              std::string(1, kRecords[i].headers.empty() ? '\x01' : '\x02'));
+    for (const auto& [k, v] : kRecords[i].headers) {
+      EXPECT_EQ(seen[i].value->find(v), std::string::npos);
+    }
+  }
+  // A proxy without header encryption still reads them (the format version says what to do).
+  make_filter(kPolicy, /*encrypt_headers=*/false);
+  auto fetched = response(1, kFetchVersion, fetch_frame("enc-h", {stored}));
+  auto resp =
+      decode_body<kafka::FetchResponse>(fetched, 1, kFetchVersion, kafka::MessageKind::kResponse);
+  auto plain = read_records(resp.responses.at(0).partitions.at(0).records->view());
+  ASSERT_EQ(plain.size(), kRecords.size());
+  for (size_t i = 0; i < plain.size(); ++i) {
+    EXPECT_EQ(plain[i].value, kRecords[i].value);
+    EXPECT_EQ(plain[i].headers, kRecords[i].headers);
+  }
 }
 
 TEST_F(FilterTest, PlaintextTopicsAreForwardedByteForByte) {
