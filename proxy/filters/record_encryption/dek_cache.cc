@@ -194,6 +194,15 @@ void DekCache::get(std::span<const uint8_t> edek, const std::string& topic, DekD
            });
 }
 
+void DekCache::insert(std::span<const uint8_t> edek, DekPtr dek) {
+  if (!dek || dek->key.size() != crypto::kAes256KeyBytes) {
+    return;
+  }
+  std::lock_guard lock(state_->mutex);
+  state_->negative.erase(std::string(as_key(edek)));
+  state_->insert_locked(std::string(as_key(edek)), std::move(dek), state_->now());
+}
+
 void DekCache::evict_idle() {
   std::lock_guard lock(state_->mutex);
   State& s = *state_;

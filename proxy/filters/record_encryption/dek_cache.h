@@ -65,6 +65,9 @@ class DekCache {
     get(edek, std::string(), std::move(done));
   }
   void get(std::span<const uint8_t> edek, const std::string& topic, DekDone done);
+  // Adds a DEK whose EDEK is known without an unwrap (a lease this proxy was just granted), so
+  // fetches of records it produced need no key-broker call. `key` must be 32 bytes.
+  void insert(std::span<const uint8_t> edek, DekPtr dek);
   // The cached DEK or nullptr, never unwrapping: the synchronous fast path.
   DekPtr find(std::span<const uint8_t> edek);
   // Drops entries idle longer than idle_ttl and expired negative entries (call from a

@@ -83,6 +83,7 @@ struct DekLeasePool::State : std::enable_shared_from_this<DekLeasePool::State> {
 
   void complete(const std::string& alias, const std::string& topic, Result<GrantedLease> result) {
     std::vector<Completion> completions;
+    std::shared_ptr<ActiveLease> granted_lease;
     bool again = false;
     {
       std::lock_guard lock(mutex);
@@ -102,6 +103,7 @@ struct DekLeasePool::State : std::enable_shared_from_this<DekLeasePool::State> {
                                                       std::move(granted.edek), granted.lease_number,
                                                       granted.encryption_budget, t, expires);
         entry.failure.reset();
+        granted_lease = entry.current;
         std::vector<Waiter> still_waiting;
         for (Waiter& w : entry.waiters) {
           if (w.count > entry.current->ivs.budget()) {
@@ -133,6 +135,9 @@ struct DekLeasePool::State : std::enable_shared_from_this<DekLeasePool::State> {
       }
       again = again && !closed;
       entry.requesting = again;
+    }
+    if (granted_lease && options.on_granted) {
+      options.on_granted(granted_lease->dek, granted_lease->edek);
     }
     if (again) {
       request(alias, topic);

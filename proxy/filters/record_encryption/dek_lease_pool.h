@@ -67,6 +67,8 @@ struct DekLeasePoolOptions {
   // long, so a producer hammering a rejected topic does not hammer the key broker too.
   std::chrono::milliseconds negative_ttl = std::chrono::seconds(5);
   std::function<std::chrono::steady_clock::time_point()> now;  // tests: the clock
+  // Called with every granted lease's DEK and EDEK (e.g. to seed the fetch side's DEK cache).
+  std::function<void(const DekPtr& dek, std::span<const uint8_t> edek)> on_granted;
 };
 
 // The proxy's DEK leases, one current lease per KEK alias, shared by every connection and

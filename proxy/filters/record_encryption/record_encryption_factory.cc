@@ -109,12 +109,38 @@ std::shared_ptr<proxy::Filter> make_record_encryption_filter(
   if (metric_families != nullptr) {
     deps.metrics = std::make_shared<EncryptionMetrics>(std::move(metric_families), virtual_cluster);
   }
+  DekCacheOptions cache_options;
+  cache_options.max_entries = config.dek_cache_max_entries;
+  cache_options.idle_ttl = config.dek_cache_idle_ttl;
   // The pool and the cache hold the client by raw pointer: OwningFilter destroys them first.
   kb::KeyBrokerClient* kbc = client.get();
   auto metrics = deps.metrics;
+  deps.deks = std::make_shared<DekCache>(
+      cache_options,
+      [kbc, metrics](std::span<const uint8_t> edek, const std::string& topic, UnwrapDone done) {
+        kbc->unwrap_dek(edek, topic,
+                        [done = std::move(done), metrics](Result<kb::UnwrappedDek> dek) {
+                          if (metrics) {
+                            metrics->unwrap(dek.ok());
+                          }
+                          if (!dek.ok()) {
+                            done(dek.error());
+                            return;
+                          }
+                          done(std::move(dek->dek));
+                        });
+      });
+  DekLeasePoolOptions pool_options;
+  // A consumer reading what this proxy just produced finds the DEK without an unwrap.
+  pool_options.on_granted = [deks = std::weak_ptr<DekCache>(deps.deks)](
+                                const DekPtr& dek, std::span<const uint8_t> edek) {
+    if (auto cache = deks.lock()) {
+      cache->insert(edek, dek);
+    }
+  };
   deps.leases = std::make_shared<DekLeasePool>(
-      DekLeasePoolOptions{}, [kbc, metrics](const std::string& alias, const std::string& topic,
-                                            uint64_t requested, LeaseDone done) {
+      std::move(pool_options), [kbc, metrics](const std::string& alias, const std::string& topic,
+                                              uint64_t requested, LeaseDone done) {
         kbc->lease_dek(alias, topic, requested,
                        [done = std::move(done), metrics](Result<kb::DekLease> lease) {
                          if (metrics) {
@@ -132,24 +158,6 @@ std::shared_ptr<proxy::Filter> make_record_encryption_filter(
                          granted.expires_at = lease->expires_at;
                          done(std::move(granted));
                        });
-      });
-  DekCacheOptions cache_options;
-  cache_options.max_entries = config.dek_cache_max_entries;
-  cache_options.idle_ttl = config.dek_cache_idle_ttl;
-  deps.deks = std::make_shared<DekCache>(
-      cache_options,
-      [kbc, metrics](std::span<const uint8_t> edek, const std::string& topic, UnwrapDone done) {
-        kbc->unwrap_dek(edek, topic,
-                        [done = std::move(done), metrics](Result<kb::UnwrappedDek> dek) {
-                          if (metrics) {
-                            metrics->unwrap(dek.ok());
-                          }
-                          if (!dek.ok()) {
-                            done(dek.error());
-                            return;
-                          }
-                          done(std::move(dek->dek));
-                        });
       });
   auto deks = deps.deks;
   auto sweep_period = std::clamp(config.dek_cache_idle_ttl / 4, std::chrono::milliseconds(250),

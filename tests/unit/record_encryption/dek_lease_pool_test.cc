@@ -73,6 +73,22 @@ TEST(DekLeasePool, ConcurrentFirstReservationsShareOneKeyBrokerCall) {
   for (size_t i = 0; i < firsts.size(); ++i) EXPECT_EQ(firsts[i], i * 5) << "IV ranges overlap";
 }
 
+TEST(DekLeasePool, ReportsEveryGrantedLease) {
+  ParkedKeyBroker kb;
+  std::vector<std::vector<uint8_t>> granted;
+  DekLeasePoolOptions options;
+  options.on_granted = [&granted](const DekPtr& dek, std::span<const uint8_t> edek) {
+    EXPECT_EQ(dek->key.size(), 32u);
+    granted.emplace_back(edek.begin(), edek.end());
+  };
+  DekLeasePool pool(options, kb.fn());
+  Results results;
+  pool.reserve("kek", 1, "t", results.callback());
+  kb.grant(10);
+  ASSERT_EQ(granted.size(), 1u);
+  EXPECT_EQ(granted[0], (std::vector<uint8_t>{1, 2, 3}));
+}
+
 TEST(DekLeasePool, RenewsInTheBackgroundBeforeTheBudgetRunsOut) {
   ParkedKeyBroker kb;
   DekLeasePool pool({}, kb.fn());
