@@ -194,15 +194,17 @@ RecordEncryptionFilter::RecordEncryptionFilter(RecordEncryptionDeps deps) : deps
   }
 }
 
-bool RecordEncryptionFilter::handles_request(int16_t api_key, int16_t api_version) const {
-  return api_key == kProduce && api_version >= kafka::ProduceRequest::kLowestVersion &&
-         api_version <= kafka::ProduceRequest::kHighestVersion;
+bool RecordEncryptionFilter::handles_request(int16_t api_key, int16_t) const {
+  // Every Produce version, also those the proxy cannot decode: those must be refused, never
+  // forwarded as they came (their records would reach the broker in plaintext).
+  return api_key == kProduce;
 }
 
 bool RecordEncryptionFilter::handles_response(int16_t api_key, int16_t api_version) const {
   switch (api_key) {
     case kProduce:
-      return handles_request(api_key, api_version);
+      return api_version >= kafka::ProduceRequest::kLowestVersion &&
+             api_version <= kafka::ProduceRequest::kHighestVersion;
     case kFetch:
       return api_version >= kafka::FetchResponse::kLowestVersion &&
              api_version <= kafka::FetchResponse::kHighestVersion;
@@ -309,6 +311,15 @@ asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter
 
 asio::awaitable<proxy::RequestVerdict> RecordEncryptionFilter::on_request(
     const RequestContext& context, Frame request) {
+  if (context.api_version < kafka::ProduceRequest::kLowestVersion ||
+      context.api_version > kafka::ProduceRequest::kHighestVersion) {
+    // ApiVersions told the client which versions the proxy handles; a client that sends
+    // another one gets its connection closed rather than its records forwarded unencrypted.
+    throw std::runtime_error("Produce v" + std::to_string(context.api_version) +
+                             " is not supported by the encrypting proxy (v" +
+                             std::to_string(kafka::ProduceRequest::kLowestVersion) + "-" +
+                             std::to_string(kafka::ProduceRequest::kHighestVersion) + ")");
+  }
   auto decoded = decode(request, kProduce, kafka::MessageKind::kRequest, context.api_version);
   if (!decoded.ok()) {
     // Without decoding there is no encrypting: refusing is the only safe answer.

@@ -415,6 +415,21 @@ TEST_F(FilterTest, HeaderEncryptionHidesHeadersAndRestoresThem) {
   }
 }
 
+TEST_F(FilterTest, AProduceVersionTheProxyCannotDecodeIsRefusedNotForwarded) {
+  make_filter(kPolicy);
+  EXPECT_TRUE(filter->handles_request(0, 14));
+  EXPECT_TRUE(filter->handles_request(0, 2));
+  Frame frame = produce_frame({{"enc-v", {{0, make_batch(kRecords, Codec::kNone)}}}});
+  frame.bytes[7] = 14;  // the request header's api_version (low byte)
+  auto ctx = context(0, 14);
+  bool threw = false;
+  asio::co_spawn(io, filter->on_request(ctx, std::move(frame)),
+                 [&](std::exception_ptr e, proxy::RequestVerdict) { threw = e != nullptr; });
+  io.restart();
+  io.run();
+  EXPECT_TRUE(threw) << "the connection must be closed";
+}
+
 TEST_F(FilterTest, PlaintextTopicsAreForwardedByteForByte) {
   make_filter(kPolicy);
   Frame original = produce_frame({{"public", {{0, make_batch(kRecords, Codec::kLz4)}}}});
