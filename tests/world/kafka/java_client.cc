@@ -72,14 +72,16 @@ std::string base64_decode(const std::string& text) {
 std::vector<TestRecord> JavaClient::produce(const std::string& bootstrap, const std::string& topic,
                                             const std::vector<TestRecord>& records,
                                             const Properties& props,
-                                            const std::string& transactional_id, bool abort) {
+                                            const std::string& transactional_id, bool abort,
+                                            std::chrono::milliseconds timeout) {
   std::string input;
   for (const auto& r : records) {
     nlohmann::json j;
     j["key"] = optional_b64(r.key);
     j["value"] = optional_b64(r.value);
     j["headers"] = nlohmann::json::array();
-    for (const auto& [hk, hv] : r.headers) j["headers"].push_back({{"key", hk}, {"value", optional_b64(hv)}});
+    for (const auto& [hk, hv] : r.headers)
+      j["headers"].push_back({{"key", hk}, {"value", optional_b64(hv)}});
     if (r.partition >= 0) j["partition"] = r.partition;
     if (r.timestamp >= 0) j["timestamp"] = r.timestamp;
     input += j.dump() + "\n";
@@ -89,7 +91,8 @@ std::vector<TestRecord> JavaClient::produce(const std::string& bootstrap, const 
     args.insert(args.end(), {"--transactional-id", transactional_id});
     if (abort) args.push_back("--abort");
   }
-  auto result = KafkaDistribution::get().run_java(kMainClass, with_props(args, props), input);
+  auto result =
+      KafkaDistribution::get().run_java(kMainClass, with_props(args, props), input, timeout);
   if (result.exit_code != 0) throw std::runtime_error("Java producer failed: " + result.output);
   auto lines = json_lines(result.output);
   if (lines.size() != records.size()) {
@@ -109,9 +112,14 @@ std::vector<TestRecord> JavaClient::consume(const std::string& bootstrap, const 
                                             size_t count, const Properties& props,
                                             const std::string& group,
                                             std::chrono::milliseconds timeout) {
-  std::vector<std::string> args = {"consume",  "--bootstrap", bootstrap,
-                                   "--topic",  topic,         "--count",
-                                   std::to_string(count), "--timeout-ms",
+  std::vector<std::string> args = {"consume",
+                                   "--bootstrap",
+                                   bootstrap,
+                                   "--topic",
+                                   topic,
+                                   "--count",
+                                   std::to_string(count),
+                                   "--timeout-ms",
                                    std::to_string(timeout.count())};
   if (!group.empty()) args.insert(args.end(), {"--group", group});
   auto result = KafkaDistribution::get().run_java(kMainClass, with_props(args, props), "",
@@ -144,7 +152,8 @@ nlohmann::json JavaClient::admin(const std::string& bootstrap, const std::vector
   auto result = KafkaDistribution::get().run_java(kMainClass, with_props(full, props));
   if (result.exit_code != 0) throw std::runtime_error("Java admin client failed: " + result.output);
   auto lines = json_lines(result.output);
-  if (lines.empty()) throw std::runtime_error("Java admin client printed no answer: " + result.output);
+  if (lines.empty())
+    throw std::runtime_error("Java admin client printed no answer: " + result.output);
   return lines.back();
 }
 

@@ -3,12 +3,11 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "tests/world/base/process.h"
 
@@ -19,8 +18,8 @@ struct TestRecord {
   std::optional<std::string> key;
   std::optional<std::string> value;
   std::vector<std::pair<std::string, std::optional<std::string>>> headers;
-  int32_t partition = -1;       // -1: let the producer choose
-  int64_t timestamp = -1;       // -1: let the producer choose
+  int32_t partition = -1;  // -1: let the producer choose
+  int64_t timestamp = -1;  // -1: let the producer choose
   // Filled in by consume (and offset/partition by produce):
   std::string topic;
   int64_t offset = -1;
@@ -41,19 +40,20 @@ class JavaClient {
   // Produces the records (with producer properties such as acks, enable.idempotence,
   // compression.type). With a transactional id, all records go in one transaction that is
   // committed, or aborted when `abort`. Returns the records with their partition and offset.
-  static std::vector<TestRecord> produce(const std::string& bootstrap, const std::string& topic,
-                                         const std::vector<TestRecord>& records,
-                                         const Properties& props = {},
-                                         const std::string& transactional_id = "",
-                                         bool abort = false);
+  // The JVM is killed after `timeout` (the error then ends with "[killed after timeout]").
+  static std::vector<TestRecord> produce(
+      const std::string& bootstrap, const std::string& topic,
+      const std::vector<TestRecord>& records, const Properties& props = {},
+      const std::string& transactional_id = "", bool abort = false,
+      std::chrono::milliseconds timeout = std::chrono::minutes(3));
 
   // Consumes until `count` records arrived or the timeout passed (then returns what it got).
   // Without a group it assigns every partition from the beginning; with one it subscribes
   // (set `group.protocol` to `consumer` for KIP-848, `classic` for the classic protocol).
-  static std::vector<TestRecord> consume(const std::string& bootstrap, const std::string& topic,
-                                         size_t count, const Properties& props = {},
-                                         const std::string& group = "",
-                                         std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  static std::vector<TestRecord> consume(
+      const std::string& bootstrap, const std::string& topic, size_t count,
+      const Properties& props = {}, const std::string& group = "",
+      std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
   // Admin commands: create-topic T P RF [k=v...], delete-topic T, list-topics, describe-topic T,
   // describe-cluster. Returns the command's JSON answer.
