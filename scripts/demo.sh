@@ -40,6 +40,7 @@ cleanup() {
   if [ "${KENC_DEMO_KEEP:-0}" = 1 ]; then echo "kept $demo"; else rm -rf "$demo"; fi
 }
 trap cleanup EXIT
+note "working folder: $demo (configurations, certificates, logs; removed at the end)"
 # Logs of a step that failed, so a failure explains itself.
 fail() {
   echo "demo FAILED: $*" >&2
