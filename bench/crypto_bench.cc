@@ -142,8 +142,9 @@ void KencDecrypt(benchmark::State& state) {
 void KencDecryptViaCaches(benchmark::State& state) {
   using namespace kenc::record_encryption;
   size_t size = static_cast<size_t>(state.range(0));
-  DekCache cache({},
-                 [](std::span<const uint8_t>, UnwrapDone done) { done(SecureBytes(bench_key())); });
+  DekCache cache({}, [](std::span<const uint8_t>, const std::string&, UnwrapDone done) {
+    done(SecureBytes(bench_key()));
+  });
   auto value = sample_record(size);
   const std::vector<uint8_t> header{kCipherFormatV1};
   cache.get(parse_cipher_record(header, value)->edek, [](kenc::Result<DekPtr>) {});

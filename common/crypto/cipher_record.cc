@@ -9,8 +9,6 @@
 namespace kenc::crypto {
 namespace {
 
-const uint8_t kVersionV1Byte[1] = {kCipherFormatV1};
-
 size_t prefix_size(size_t edek_bytes, const IvFields& iv) {
   return uvarint_size(edek_bytes) + edek_bytes + uvarint_size(iv.lease_number) +
          uvarint_size(iv.counter);
@@ -35,7 +33,10 @@ size_t cipher_record_value_size(size_t edek_bytes, const IvFields& iv, size_t pl
 
 Result<size_t> write_cipher_record_value(AesGcmEncryptor& encryptor, std::span<const uint8_t> edek,
                                          const IvFields& iv, std::span<const uint8_t> plaintext,
-                                         std::span<uint8_t> out) {
+                                         std::span<uint8_t> out, uint8_t format_version) {
+  if (!is_supported_cipher_format(format_version)) {
+    return make_error(ErrorCode::kInvalidArgument, "unknown cipher record format version");
+  }
   if (edek.empty() || edek.size() > kMaxEdekBytes) {
     return make_error(ErrorCode::kInvalidArgument, "EDEK must be 1 to 65536 bytes");
   }
@@ -56,13 +57,14 @@ Result<size_t> write_cipher_record_value(AesGcmEncryptor& encryptor, std::span<c
 
   auto ciphertext = out.subspan(prefix, plaintext.size());
   auto tag = out.subspan(prefix + plaintext.size()).first<kGcmTagBytes>();
+  const uint8_t version_byte[1] = {format_version};
   Status status =
       prefix < kContiguousAadBytes
           ? encryptor.encrypt(iv.to_iv(),
-                              {contiguous_aad(kCipherFormatV1, out.first(prefix), aad_buf)},
+                              {contiguous_aad(format_version, out.first(prefix), aad_buf)},
                               plaintext, ciphertext, tag)
-          : encryptor.encrypt(iv.to_iv(), {kVersionV1Byte, out.first(prefix)}, plaintext,
-                              ciphertext, tag);
+          : encryptor.encrypt(iv.to_iv(), {version_byte, out.first(prefix)}, plaintext, ciphertext,
+                              tag);
   if (!status.ok()) {
     return status.error();
   }
@@ -73,7 +75,7 @@ Result<uint8_t> parse_cipher_header_value(std::span<const uint8_t> header_value)
   if (header_value.size() != 1) {
     return make_error(ErrorCode::kInvalidArgument, "cipher record header value must be one byte");
   }
-  if (header_value[0] != kCipherFormatV1) {
+  if (!is_supported_cipher_format(header_value[0])) {
     return make_error(ErrorCode::kUnsupported, "unsupported cipher record format version " +
                                                    std::to_string(header_value[0]));
   }
@@ -136,8 +138,8 @@ Result<CipherRecordView> parse_cipher_record(std::span<const uint8_t> header_val
 
 Status decrypt_cipher_record(AesGcmDecryptor& decryptor, const CipherRecordView& record,
                              std::span<uint8_t> plaintext) {
-  if (record.tag.size() != kGcmTagBytes || record.format_version != kCipherFormatV1) {
-    return make_error(ErrorCode::kInvalidArgument, "not a parsed version 1 cipher record");
+  if (record.tag.size() != kGcmTagBytes || !is_supported_cipher_format(record.format_version)) {
+    return make_error(ErrorCode::kInvalidArgument, "not a parsed cipher record");
   }
   if (record.authenticated_prefix.size() < kContiguousAadBytes) {
     // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): filled before use
@@ -150,6 +152,31 @@ Status decrypt_cipher_record(AesGcmDecryptor& decryptor, const CipherRecordView&
   const uint8_t version_byte[1] = {record.format_version};
   return decryptor.decrypt(record.iv.to_iv(), {version_byte, record.authenticated_prefix},
                            record.ciphertext, record.tag.first<kGcmTagBytes>(), plaintext);
+}
+
+size_t headers_and_value_size(std::span<const uint8_t> encoded_headers,
+                              std::span<const uint8_t> value) {
+  return uvarint_size(encoded_headers.size()) + encoded_headers.size() + value.size();
+}
+
+void append_headers_and_value(std::span<const uint8_t> encoded_headers,
+                              std::span<const uint8_t> value, std::vector<uint8_t>& out) {
+  append_uvarint(out, encoded_headers.size());
+  out.insert(out.end(), encoded_headers.begin(), encoded_headers.end());
+  out.insert(out.end(), value.begin(), value.end());
+}
+
+Result<HeadersAndValue> split_headers_and_value(std::span<const uint8_t> plaintext) {
+  uint64_t length = 0;
+  size_t used = read_uvarint(plaintext, length, kMaxVarint32Bytes);
+  if (used == 0 || length > plaintext.size() - used) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "cipher record v2: bad length of the encrypted headers");
+  }
+  HeadersAndValue out;
+  out.encoded_headers = plaintext.subspan(used, static_cast<size_t>(length));
+  out.value = plaintext.subspan(used + static_cast<size_t>(length));
+  return out;
 }
 
 }  // namespace kenc::crypto

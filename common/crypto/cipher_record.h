@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "common/base/result.h"
 #include "common/crypto/aes_gcm.h"
@@ -30,6 +31,15 @@ namespace kenc::crypto {
 
 inline constexpr std::string_view kCipherHeaderKey = "kenc";
 inline constexpr uint8_t kCipherFormatV1 = 1;
+// Version 2: the same layout, but the plaintext is the record's headers and its value
+// (encrypt_headers: true); the record keeps only the `kenc` header. Plaintext layout:
+//   uvarint  H, the length of the encoded headers
+//   H bytes  the record's encoded headers (count varint, then each header, as on the wire)
+//   rest     the value
+inline constexpr uint8_t kCipherFormatV2 = 2;
+inline constexpr bool is_supported_cipher_format(uint8_t version) {
+  return version == kCipherFormatV1 || version == kCipherFormatV2;
+}
 // An EDEK is a KEK id (<= 256 bytes with its length), a version and a KMS-wrapped key; no
 // real one comes near this bound, which keeps a garbage length from looking plausible.
 inline constexpr size_t kMaxEdekBytes = 1 << 16;
@@ -40,10 +50,12 @@ size_t cipher_record_value_size(size_t edek_bytes, const IvFields& iv, size_t pl
 // Encrypts `plaintext` and writes the whole version 1 value into `out`, which must hold at
 // least cipher_record_value_size(...) bytes and must not overlap `plaintext`. Returns the
 // number of bytes written. Allocates nothing. `edek` is the serialized EDEK of the DEK
-// `encryptor` was created with.
+// `encryptor` was created with. `format_version` goes into the AAD (the caller writes the same
+// byte into the `kenc` header).
 Result<size_t> write_cipher_record_value(AesGcmEncryptor& encryptor, std::span<const uint8_t> edek,
                                          const IvFields& iv, std::span<const uint8_t> plaintext,
-                                         std::span<uint8_t> out);
+                                         std::span<uint8_t> out,
+                                         uint8_t format_version = kCipherFormatV1);
 
 // A parsed cipher record value: every span points into the value given to the parser.
 struct CipherRecordView {
@@ -71,5 +83,17 @@ Result<CipherRecordView> parse_cipher_record(std::span<const uint8_t> header_val
 // mismatch (tampered bytes or the wrong DEK) gives kDataLoss.
 Status decrypt_cipher_record(AesGcmDecryptor& decryptor, const CipherRecordView& record,
                              std::span<uint8_t> plaintext);
+
+// Version 2 plaintext (headers and value), built and taken apart without allocating beyond
+// `out`'s growth.
+size_t headers_and_value_size(std::span<const uint8_t> encoded_headers,
+                              std::span<const uint8_t> value);
+void append_headers_and_value(std::span<const uint8_t> encoded_headers,
+                              std::span<const uint8_t> value, std::vector<uint8_t>& out);
+struct HeadersAndValue {
+  std::span<const uint8_t> encoded_headers;
+  std::span<const uint8_t> value;
+};
+Result<HeadersAndValue> split_headers_and_value(std::span<const uint8_t> plaintext);
 
 }  // namespace kenc::crypto

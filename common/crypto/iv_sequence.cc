@@ -23,6 +23,17 @@ Result<IvFields> IvSequence::next() {
   return IvFields{lease_number_, counter};
 }
 
+Result<IvFields> IvSequence::reserve(uint64_t count) {
+  uint64_t counter = next_counter_.load(std::memory_order_relaxed);
+  do {
+    if (counter >= budget_ || budget_ - counter < count) {
+      return make_error(ErrorCode::kOutOfRange, "DEK lease encryption budget exhausted");
+    }
+  } while (
+      !next_counter_.compare_exchange_weak(counter, counter + count, std::memory_order_relaxed));
+  return IvFields{lease_number_, counter};
+}
+
 uint64_t IvSequence::remaining() const {
   uint64_t used = next_counter_.load(std::memory_order_relaxed);
   return used >= budget_ ? 0 : budget_ - used;

@@ -30,6 +30,9 @@ class IvSequence {
       : lease_number_(lease_number), budget_(budget) {}
 
   Result<IvFields> next();
+  // Takes `count` consecutive counters at once (one atomic operation for a whole batch) and
+  // returns the first; kOutOfRange, taking nothing, when fewer than `count` are left.
+  Result<IvFields> reserve(uint64_t count);
   // How many IVs are left (a hint for lease renewal; may be stale under concurrency).
   uint64_t remaining() const;
   uint32_t lease_number() const { return lease_number_; }

@@ -185,6 +185,50 @@ Gateway parse_gateway(const Field& f) {
   return g;
 }
 
+Encryption parse_encryption(const Field& f) {
+  reject_unknown_keys(f);
+  Encryption e;
+  if (f.child("encrypt_headers").present()) {
+    e.encrypt_headers = get_bool(f.child("encrypt_headers"));
+  }
+  Field kb = f.child("key_broker");
+  reject_unknown_keys(kb);
+  e.key_broker.target = get_host_port(kb.child("target"), false).to_string();
+  if (kb.child("insecure_plaintext_for_development").present()) {
+    e.key_broker.insecure_plaintext_for_development =
+        get_bool(kb.child("insecure_plaintext_for_development"));
+  }
+  if (!e.key_broker.insecure_plaintext_for_development) {
+    // Mutual TLS is the only way to talk to the key broker outside development.
+    e.key_broker.ca_file = get_readable_file(kb.child("ca_file"));
+    e.key_broker.cert_file = get_readable_file(kb.child("cert_file"));
+    e.key_broker.key_file = get_readable_file(kb.child("key_file"));
+  }
+  if (kb.child("server_name_override").present()) {
+    e.key_broker.server_name_override = get_string(kb.child("server_name_override"));
+  }
+  if (kb.child("deadline_ms").present()) {
+    e.key_broker.deadline = std::chrono::milliseconds(get_int(kb.child("deadline_ms"), 10, 600000));
+  }
+  Field topics = f.child("topics");
+  require_map(topics);
+  e.topics = topics.node;
+  e.topics_key = topics.path;
+  Field cache = f.child("dek_cache");
+  if (cache.present()) {
+    reject_unknown_keys(cache);
+    if (cache.child("max_entries").present()) {
+      e.dek_cache_max_entries =
+          static_cast<size_t>(get_int(cache.child("max_entries"), 1, 100'000'000));
+    }
+    if (cache.child("idle_ttl_ms").present()) {
+      e.dek_cache_idle_ttl =
+          std::chrono::milliseconds(get_int(cache.child("idle_ttl_ms"), 1000, 7 * 86400 * 1000LL));
+    }
+  }
+  return e;
+}
+
 VirtualCluster parse_virtual_cluster(const Field& f) {
   reject_unknown_keys(f);
   VirtualCluster vc;
@@ -209,6 +253,9 @@ VirtualCluster parse_virtual_cluster(const Field& f) {
     throw ConfigError(gw.path, "is required");
   }
   vc.gateway = parse_gateway(gw);
+  if (f.child("encryption").present()) {
+    vc.encryption = parse_encryption(f.child("encryption"));
+  }
   return vc;
 }
 

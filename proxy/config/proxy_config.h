@@ -53,11 +53,35 @@ struct Gateway {
   std::optional<DownstreamTls> tls;
 };
 
+// Where the proxy gets its DEKs: the key broker (mutual-TLS gRPC).
+struct KeyBrokerConnection {
+  std::string target;  // host:port
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  std::string server_name_override;
+  std::chrono::milliseconds deadline{2000};
+  bool insecure_plaintext_for_development = false;
+};
+
+// The record-encryption filter of a virtual cluster (proxy/filters/record_encryption/).
+struct Encryption {
+  KeyBrokerConnection key_broker;
+  // The `topics` block, validated and compiled by record_encryption::TopicPolicy::from_yaml
+  // when the filter is built (so --check-config checks it too).
+  YAML::Node topics;
+  std::string topics_key;
+  size_t dek_cache_max_entries = 10000;
+  std::chrono::milliseconds dek_cache_idle_ttl{10 * 60 * 1000};
+  bool encrypt_headers = false;  // headers encrypted with the value (cipher format version 2)
+};
+
 struct VirtualCluster {
   std::string name;
   std::vector<HostPort> upstream_bootstrap_servers;
   std::optional<UpstreamTls> upstream_tls;
   Gateway gateway;
+  std::optional<Encryption> encryption;  // absent: records pass through unencrypted
 };
 
 struct AdminListener {

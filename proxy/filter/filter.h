@@ -7,6 +7,7 @@
 #include <string_view>
 #include <variant>
 
+#include "proxy/filter/request_state.h"
 #include "proxy/net/frame_reader.h"
 
 namespace kenc::proxy {
@@ -21,6 +22,9 @@ struct RequestContext {
   // running elsewhere (a key-broker call on a gRPC thread, a cache fill) resumes its coroutine
   // here, e.g. by completing through `asio::post(executor, ...)`; it never blocks the thread.
   asio::any_io_executor executor;
+  // Per-request memory shared by on_request and on_response of the same request (see
+  // RequestState). Set for every request some filter handles; null otherwise.
+  std::shared_ptr<RequestState> state;
 };
 
 // A filter's decision about a request.

@@ -1,11 +1,12 @@
 #include "proxy/gateway/gateway_builder.h"
 
-#include <asio/this_coro.hpp>
 #include <glog/logging.h>
 
+#include <asio/this_coro.hpp>
 #include <memory>
 
 #include "common/config/config_error.h"
+#include "proxy/filters/record_encryption/record_encryption_factory.h"
 #include "proxy/gateway/address_rewrite_filter.h"
 #include "proxy/gateway/broker_discovery.h"
 #include "proxy/tls/tls_context.h"
@@ -59,6 +60,8 @@ ProxyServerOptions build_server_options(const config::ProxyConfig& config) {
     options.admin = admin;
   }
 
+  options.metrics_registry = std::make_shared<admin::MetricsRegistry>();
+  std::shared_ptr<record_encryption::EncryptionMetricFamilies> encryption_metrics;
   for (size_t i = 0; i < config.virtual_clusters.size(); ++i) {
     const auto& vc = config.virtual_clusters[i];
     const std::string key = "virtual_clusters[" + std::to_string(i) + "]";
@@ -67,8 +70,8 @@ ProxyServerOptions build_server_options(const config::ProxyConfig& config) {
                                       "SNI routing is not implemented yet; use port_per_broker");
     }
     if (!vc.gateway.port_per_broker) {
-      throw kenc::config::ConfigError(key + ".gateway",
-                                      "port_per_broker is required (it keeps clients on the proxy)");
+      throw kenc::config::ConfigError(
+          key + ".gateway", "port_per_broker is required (it keeps clients on the proxy)");
     }
     if (vc.gateway.bootstrap.port == 0) {
       throw kenc::config::ConfigError(key + ".gateway.bootstrap",
@@ -94,13 +97,24 @@ ProxyServerOptions build_server_options(const config::ProxyConfig& config) {
     if (!map_or.ok()) throw kenc::config::ConfigError(key + ".gateway", map_or.error().message);
     auto map = std::make_shared<BrokerAddressMap>(std::move(map_or.value()));
     auto topics = std::make_shared<TopicIdMap>();
-    auto filters = std::make_shared<FilterChain>(
-        std::vector<std::shared_ptr<Filter>>{std::make_shared<AddressRewriteFilter>(map, topics)});
+    // Requests pass the filters first to last, responses last to first: a Fetch response is
+    // decrypted before its broker addresses are rewritten.
+    std::vector<std::shared_ptr<Filter>> chain{std::make_shared<AddressRewriteFilter>(map, topics)};
+    if (vc.encryption) {
+      if (!encryption_metrics) {
+        encryption_metrics =
+            std::make_shared<record_encryption::EncryptionMetricFamilies>(options.metrics_registry);
+      }
+      chain.push_back(record_encryption::make_record_encryption_filter(
+          *vc.encryption, key + ".encryption", vc.name, topics, encryption_metrics));
+    }
+    auto filters = std::make_shared<FilterChain>(std::move(chain));
 
     VirtualClusterSpec bootstrap;
     bootstrap.name = vc.name;
     bootstrap.listen = to_net(vc.gateway.bootstrap);
-    for (const auto& s : vc.upstream_bootstrap_servers) bootstrap.upstream_servers.push_back(to_net(s));
+    for (const auto& s : vc.upstream_bootstrap_servers)
+      bootstrap.upstream_servers.push_back(to_net(s));
     bootstrap.client_tls = client_tls;
     bootstrap.upstream_tls = upstream_tls;
     bootstrap.verify_upstream_hostname = verify_hostname;
@@ -116,7 +130,8 @@ ProxyServerOptions build_server_options(const config::ProxyConfig& config) {
     for (int32_t node = ppb.node_id_min; node <= ppb.node_id_max; ++node) {
       auto advertised = map->advertised(node);
       if (!advertised.ok()) {
-        throw kenc::config::ConfigError(key + ".gateway.port_per_broker", advertised.error().message);
+        throw kenc::config::ConfigError(key + ".gateway.port_per_broker",
+                                        advertised.error().message);
       }
       VirtualClusterSpec broker = bootstrap;
       broker.name = vc.name + "/broker-" + std::to_string(node);

@@ -305,8 +305,9 @@ asio::awaitable<void> Connection::client_reader() {
       expects_response = *acks != 0;
     }
     if (env_->filters->handles_request(info.api_key, info.api_version)) {
-      RequestContext context{info.api_key, info.api_version, info.correlation_id,
-                             env_->virtual_cluster, executor_};
+      info.filter_state = std::make_shared<RequestState>();
+      RequestContext context{info.api_key,          info.api_version, info.correlation_id,
+                             env_->virtual_cluster, executor_,        info.filter_state};
       RequestVerdict verdict = co_await env_->filters->on_request(context, std::move(*frame));
       if (closed_) {
         co_return;
@@ -401,8 +402,8 @@ asio::awaitable<void> Connection::upstream_reader() {
 asio::awaitable<void> Connection::filter_response(InFlightQueue::Sequence seq, Frame response) {
   auto self = shared_from_this();
   const InFlightRequest request = inflight_.request(seq);
-  RequestContext context{request.api_key, request.api_version, request.correlation_id,
-                         env_->virtual_cluster, executor_};
+  RequestContext context{request.api_key,       request.api_version, request.correlation_id,
+                         env_->virtual_cluster, executor_,           request.filter_state};
   Frame filtered = co_await env_->filters->on_response(context, std::move(response));
   if (closed_) {
     co_return;

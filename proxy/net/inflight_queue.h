@@ -4,9 +4,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 
 #include "common/base/result.h"
+#include "proxy/filter/request_state.h"
 #include "proxy/net/frame_reader.h"
 
 namespace kenc::proxy {
@@ -17,6 +19,8 @@ struct InFlightRequest {
   int16_t api_version = 0;
   int32_t correlation_id = 0;
   std::chrono::steady_clock::time_point received_at{};
+  // What request filters left for the response filters (null when no filter saw the request).
+  std::shared_ptr<RequestState> filter_state = nullptr;
 };
 
 // The FIFO of a connection's requests that expect a response. Kafka clients rely on responses

@@ -7,7 +7,11 @@
 namespace kenc::proxy {
 
 ProxyServer::ProxyServer(ProxyServerOptions options)
-    : options_(std::move(options)), metrics_(registry_), workers_(options_.worker_threads) {
+    : options_(std::move(options)),
+      registry_(options_.metrics_registry ? options_.metrics_registry
+                                          : std::make_shared<admin::MetricsRegistry>()),
+      metrics_(*registry_),
+      workers_(options_.worker_threads) {
   for (const auto& spec : options_.clusters) {
     auto env = std::make_shared<ConnectionEnv>();
     env->virtual_cluster = spec.name;
@@ -36,13 +40,13 @@ Status ProxyServer::start() {
     }
     LOG(INFO) << "virtual cluster " << spec.name << " listening on " << spec.listen.host << ":"
               << listeners_[i]->port() << (spec.client_tls ? " (TLS)" : "") << ", upstream "
-              << (spec.upstream_resolver      ? std::string("its broker (learned from metadata)")
+              << (spec.upstream_resolver ? std::string("its broker (learned from metadata)")
                   : spec.upstream_servers.empty() ? std::string("-")
                                                   : spec.upstream_servers.front().to_string())
               << (spec.upstream_tls ? " (TLS)" : "");
   }
   if (options_.admin) {
-    admin_ = std::make_unique<admin::AdminServer>(*options_.admin, registry_,
+    admin_ = std::make_unique<admin::AdminServer>(*options_.admin, *registry_,
                                                   [this] { return ready_.load(); });
     auto status = admin_->start();
     if (!status.ok()) {

@@ -26,8 +26,8 @@ namespace kenc::proxy {
 // main.cc, or directly by tests.
 struct VirtualClusterSpec {
   std::string name;
-  HostPort listen;                                   // the bootstrap address clients connect to
-  std::vector<HostPort> upstream_servers;            // broker bootstrap servers, tried in order
+  HostPort listen;                         // the bootstrap address clients connect to
+  std::vector<HostPort> upstream_servers;  // broker bootstrap servers, tried in order
   // When set, replaces upstream_servers at connect time (see UpstreamTarget::resolve).
   std::function<asio::awaitable<std::vector<HostPort>>()> upstream_resolver;
   std::shared_ptr<asio::ssl::context> client_tls;    // null: clients connect in plain TCP
@@ -43,6 +43,9 @@ struct ProxyServerOptions {
   std::optional<admin::AdminServerOptions> admin;  // absent: no admin endpoint
   // On drain(): how long open connections may take to finish before they are closed.
   std::chrono::milliseconds drain_timeout{std::chrono::seconds(10)};
+  // The registry /metrics renders. Filters built before the server register their metrics
+  // here; null: the server makes its own.
+  std::shared_ptr<admin::MetricsRegistry> metrics_registry;
 };
 
 // The whole data plane of one proxy process: worker threads, a listener per virtual cluster,
@@ -60,7 +63,7 @@ class ProxyServer {
   uint16_t port(size_t index) const { return listeners_.at(index)->port(); }
   uint16_t admin_port() const { return admin_ ? admin_->port() : 0; }
   size_t open_connections() const { return tracker_.count(); }
-  const admin::MetricsRegistry& metrics() const { return registry_; }
+  const admin::MetricsRegistry& metrics() const { return *registry_; }
 
   // Stops accepting, waits up to the drain timeout for open connections to end, closes the
   // rest, and stops the workers. /readyz turns "not ready" as soon as draining begins.
@@ -69,7 +72,7 @@ class ProxyServer {
 
  private:
   ProxyServerOptions options_;
-  admin::MetricsRegistry registry_;
+  std::shared_ptr<admin::MetricsRegistry> registry_;
   ProxyMetrics metrics_;
   ConnectionTracker tracker_;
   WorkerPool workers_;

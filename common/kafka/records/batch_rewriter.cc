@@ -28,6 +28,38 @@ Status BatchRewriter::rewrite_values(const BatchView& batch, ValueTransform& tra
   if (!s.ok()) {
     return s;
   }
+  return rebuild(batch, section, transform, out);
+}
+
+Result<bool> BatchRewriter::rewrite_values_if_needed(const BatchView& batch,
+                                                     ValueTransform& transform,
+                                                     std::vector<uint8_t>& out) {
+  std::span<const uint8_t> section;
+  Status s = records_section(batch, section);
+  if (!s.ok()) {
+    return s.error();
+  }
+  RecordReader scan(section, batch.header.record_count);
+  RecordView record;
+  bool needed = false;
+  while (!needed && scan.next(record)) {
+    needed = transform.needs_rewrite(record);
+  }
+  if (!needed) {
+    if (!scan.status().ok()) {
+      return scan.status().error();
+    }
+    return false;
+  }
+  s = rebuild(batch, section, transform, out);
+  if (!s.ok()) {
+    return s.error();
+  }
+  return true;
+}
+
+Status BatchRewriter::rebuild(const BatchView& batch, std::span<const uint8_t> section,
+                              ValueTransform& transform, std::vector<uint8_t>& out) {
   rebuilt_records_.clear();
   RecordReader reader(section, batch.header.record_count);
   RecordView record;
@@ -45,8 +77,13 @@ Status BatchRewriter::rewrite_values(const BatchView& batch, ValueTransform& tra
     if (*action == ValueAction::kNull) {
       value = NullableBytes::null();
     }
+    new_headers_.clear();
+    std::span<const uint8_t> headers = record.encoded_headers;
+    if (transform.rewrite_headers(record, *action, new_headers_)) {
+      headers = new_headers_;
+    }
     append_record(rebuilt_records_, record.attributes, record.timestamp_delta, record.offset_delta,
-                  record.key, value, record.encoded_headers);
+                  record.key, value, headers);
     ++seen;
   }
   if (!reader.status().ok()) {

@@ -27,6 +27,18 @@ class ValueTransform {
   virtual ~ValueTransform() = default;
   virtual Result<ValueAction> transform(const BatchHeader& batch, const RecordView& record,
                                         std::vector<uint8_t>& new_value) = 0;
+
+  // Optional: new encoded headers for the record just transformed (header count varint, then the
+  // headers, as append_headers() writes them). Append them to `new_headers` (empty, reused like
+  // `new_value`) and return true; return false to keep the record's headers as they are.
+  // Optional: whether this record needs transform() at all. rewrite_values_if_needed() asks it
+  // for every record first and leaves a batch in which no record needs it untouched.
+  virtual bool needs_rewrite(const RecordView& /*record*/) { return true; }
+
+  virtual bool rewrite_headers(const RecordView& /*record*/, ValueAction /*action*/,
+                               std::vector<uint8_t>& /*new_headers*/) {
+    return false;
+  }
 };
 
 struct RewriteOptions {
@@ -44,15 +56,25 @@ class BatchRewriter {
   Status rewrite_values(const BatchView& batch, ValueTransform& transform,
                         std::vector<uint8_t>& out);
 
+  // Like rewrite_values, but first asks transform.needs_rewrite() of each record and, when no
+  // record needs rewriting, appends nothing and returns false: the caller keeps the original
+  // batch bytes (no recompression). Decompresses only once either way.
+  Result<bool> rewrite_values_if_needed(const BatchView& batch, ValueTransform& transform,
+                                        std::vector<uint8_t>& out);
+
   // Decompresses the records section of `batch` (or points at it when uncompressed) and checks
   // that it holds exactly record_count records. `section` stays valid until the next call.
   Status records_section(const BatchView& batch, std::span<const uint8_t>& section);
 
  private:
+  Status rebuild(const BatchView& batch, std::span<const uint8_t> section,
+                 ValueTransform& transform, std::vector<uint8_t>& out);
+
   RewriteOptions options_;
   std::vector<uint8_t> decompressed_;
   std::vector<uint8_t> rebuilt_records_;
   std::vector<uint8_t> new_value_;
+  std::vector<uint8_t> new_headers_;
 };
 
 // A convenience wrapper around a thread-local BatchRewriter with default options.

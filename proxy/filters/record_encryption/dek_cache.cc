@@ -16,7 +16,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::atomic<uint64_t> next_dek_id{1};
+std::atomic<uint64_t> dek_ids{1};
 
 struct StringHash {
   using is_transparent = void;
@@ -33,6 +33,8 @@ bool remember_failure(ErrorCode code) {
 }
 
 }  // namespace
+
+uint64_t next_dek_id() { return dek_ids.fetch_add(1, std::memory_order_relaxed); }
 
 struct DekCache::State {
   DekCacheOptions options;
@@ -98,7 +100,7 @@ struct DekCache::State {
       outcome = make_error(ErrorCode::kInternal, "unwrapped DEK is not 32 bytes");
     } else if (result.ok()) {
       auto dek = std::make_shared<Dek>();
-      dek->id = next_dek_id.fetch_add(1, std::memory_order_relaxed);
+      dek->id = next_dek_id();
       dek->key = std::move(result).value();
       outcome = DekPtr(std::move(dek));
     } else {
@@ -148,7 +150,7 @@ DekPtr DekCache::find(std::span<const uint8_t> edek) {
   return dek;
 }
 
-void DekCache::get(std::span<const uint8_t> edek, DekDone done) {
+void DekCache::get(std::span<const uint8_t> edek, const std::string& topic, DekDone done) {
   State& s = *state_;
   std::string_view key = as_key(edek);
   std::unique_lock lock(s.mutex);
@@ -182,13 +184,23 @@ void DekCache::get(std::span<const uint8_t> edek, DekDone done) {
   // The unwrap runs without the lock: it may complete inline, on this thread. The completion
   // holds the state, so it is safe even if the cache is destroyed first.
   auto once = std::make_shared<std::atomic<bool>>(false);
-  s.unwrap(edek, [state = state_, key = std::move(owned_key),
-                  once](Result<crypto::SecureBytes> result) mutable {
-    if (once->exchange(true)) {
-      return;  // a second call of done is ignored
-    }
-    state->complete(key, std::move(result));
-  });
+  s.unwrap(edek, topic,
+           [state = state_, key = std::move(owned_key),
+            once](Result<crypto::SecureBytes> result) mutable {
+             if (once->exchange(true)) {
+               return;  // a second call of done is ignored
+             }
+             state->complete(key, std::move(result));
+           });
+}
+
+void DekCache::insert(std::span<const uint8_t> edek, DekPtr dek) {
+  if (!dek || dek->key.size() != crypto::kAes256KeyBytes) {
+    return;
+  }
+  std::lock_guard lock(state_->mutex);
+  state_->negative.erase(std::string(as_key(edek)));
+  state_->insert_locked(std::string(as_key(edek)), std::move(dek), state_->now());
 }
 
 void DekCache::evict_idle() {

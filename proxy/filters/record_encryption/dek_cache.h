@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 
 #include "common/base/result.h"
 #include "common/crypto/secure_bytes.h"
@@ -21,11 +22,16 @@ struct Dek {
 };
 using DekPtr = std::shared_ptr<const Dek>;
 
+// A fresh Dek::id (process-wide counter).
+uint64_t next_dek_id();
+
 // The caller-supplied unwrap (the key broker's UnwrapEdek call). It must call `done` exactly
 // once, from any thread, now or later. `edek` is valid only during the call: copy it if the
-// request outlives it.
+// request outlives it. `topic` is the topic of the lookup that caused the unwrap (for the key
+// broker's audit log; coalesced lookups share the first one's).
 using UnwrapDone = std::function<void(Result<crypto::SecureBytes>)>;
-using UnwrapFn = std::function<void(std::span<const uint8_t> edek, UnwrapDone done)>;
+using UnwrapFn =
+    std::function<void(std::span<const uint8_t> edek, const std::string& topic, UnwrapDone done)>;
 using DekDone = std::function<void(Result<DekPtr>)>;
 
 struct DekCacheOptions {
@@ -55,7 +61,13 @@ class DekCache {
   DekCache& operator=(const DekCache&) = delete;
 
   // Calls `done` with the DEK for `edek`: inline when cached, else after the unwrap.
-  void get(std::span<const uint8_t> edek, DekDone done);
+  void get(std::span<const uint8_t> edek, DekDone done) {
+    get(edek, std::string(), std::move(done));
+  }
+  void get(std::span<const uint8_t> edek, const std::string& topic, DekDone done);
+  // Adds a DEK whose EDEK is known without an unwrap (a lease this proxy was just granted), so
+  // fetches of records it produced need no key-broker call. `key` must be 32 bytes.
+  void insert(std::span<const uint8_t> edek, DekPtr dek);
   // The cached DEK or nullptr, never unwrapping: the synchronous fast path.
   DekPtr find(std::span<const uint8_t> edek);
   // Drops entries idle longer than idle_ttl and expired negative entries (call from a

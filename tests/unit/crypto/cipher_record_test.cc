@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -150,10 +151,36 @@ TEST(CipherRecord, RejectsBadHeaderValues) {
             ErrorCode::kInvalidArgument);
   EXPECT_EQ(parse_cipher_record(std::vector<uint8_t>{1, 1}, value).error().code,
             ErrorCode::kInvalidArgument);
-  EXPECT_EQ(parse_cipher_record(std::vector<uint8_t>{2}, value).error().code,
+  EXPECT_EQ(parse_cipher_record(std::vector<uint8_t>{3}, value).error().code,
             ErrorCode::kUnsupported);
   EXPECT_EQ(parse_cipher_record(std::vector<uint8_t>{0}, value).error().code,
             ErrorCode::kUnsupported);
+}
+
+TEST(CipherRecord, TheFormatVersionIsAuthenticated) {
+  // A version 1 record relabelled as version 2 (whose plaintext would be read as headers and
+  // value) must not decrypt: the version byte is part of the AAD.
+  auto dec = AesGcmDecryptor::create(test_key());
+  ASSERT_TRUE(dec.ok());
+  auto value = encrypt_value(test_edek(), IvFields{1, 1}, {1, 2, 3});
+  auto relabelled = parse_cipher_record(std::vector<uint8_t>{kCipherFormatV2}, value);
+  ASSERT_TRUE(relabelled.ok());
+  std::vector<uint8_t> plaintext(relabelled->plaintext_size());
+  EXPECT_EQ(decrypt_cipher_record(*dec, *relabelled, plaintext).error().code, ErrorCode::kDataLoss);
+}
+
+TEST(CipherRecord, HeadersAndValueRoundTripAndRejectBadLengths) {
+  std::vector<uint8_t> headers{2, 1, 'a', 2, 'x', 'y'};
+  std::vector<uint8_t> value{'v', 'a', 'l'};
+  std::vector<uint8_t> plaintext;
+  append_headers_and_value(headers, value, plaintext);
+  EXPECT_EQ(plaintext.size(), headers_and_value_size(headers, value));
+  auto parts = split_headers_and_value(plaintext);
+  ASSERT_TRUE(parts.ok());
+  EXPECT_TRUE(std::ranges::equal(parts->encoded_headers, headers));
+  EXPECT_TRUE(std::ranges::equal(parts->value, value));
+  EXPECT_FALSE(split_headers_and_value(std::vector<uint8_t>{}).ok());
+  EXPECT_FALSE(split_headers_and_value(std::vector<uint8_t>{9, 1, 2}).ok());
 }
 
 TEST(CipherRecord, RejectsGarbageValues) {

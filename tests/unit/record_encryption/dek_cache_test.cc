@@ -32,7 +32,7 @@ struct ParkedUnwrap {
   std::atomic<int> calls{0};
 
   UnwrapFn fn() {
-    return [this](std::span<const uint8_t> e, UnwrapDone done) {
+    return [this](std::span<const uint8_t> e, const std::string& /*topic*/, UnwrapDone done) {
       ++calls;
       std::lock_guard lock(mutex);
       parked.emplace_back(std::vector<uint8_t>(e.begin(), e.end()), std::move(done));
@@ -231,7 +231,7 @@ TEST(DekCache, DropsIdleEntries) {
 }
 
 TEST(DekCache, RejectsKeysOfTheWrongSize) {
-  DekCache cache({}, [](std::span<const uint8_t>, UnwrapDone done) {
+  DekCache cache({}, [](std::span<const uint8_t>, const std::string&, UnwrapDone done) {
     done(crypto::SecureBytes(std::vector<uint8_t>(16, 1)));
   });
   Results results;
@@ -243,7 +243,7 @@ TEST(DekCache, RejectsKeysOfTheWrongSize) {
 
 TEST(DekCache, InlineCompletionAndDoubleCompletionAreSafe) {
   int calls = 0;
-  DekCache cache({}, [&calls](std::span<const uint8_t> e, UnwrapDone done) {
+  DekCache cache({}, [&calls](std::span<const uint8_t> e, const std::string&, UnwrapDone done) {
     ++calls;
     done(key_for(e));
     done(make_error(ErrorCode::kInternal, "a buggy second completion"));  // ignored
@@ -296,7 +296,7 @@ TEST(DekCache, StressFromSeveralThreads) {
   }
   DekCacheOptions options;
   options.max_entries = 8;  // smaller than the EDEK set, so eviction happens too
-  DekCache cache(options, [&](std::span<const uint8_t> e, UnwrapDone done) {
+  DekCache cache(options, [&](std::span<const uint8_t> e, const std::string&, UnwrapDone done) {
     ++unwraps;
     std::lock_guard lock(mutex);
     queue.emplace_back(std::vector<uint8_t>(e.begin(), e.end()), std::move(done));

@@ -1,0 +1,93 @@
+#include "proxy/filters/record_encryption/cipher_headers.h"
+
+#include <algorithm>
+#include <string_view>
+
+#include "common/base/varint.h"
+#include "common/crypto/cipher_record.h"
+
+namespace kenc::record_encryption {
+namespace {
+
+using kafka::records::HeaderReader;
+using kafka::records::HeaderView;
+using kafka::records::NullableBytes;
+using kafka::records::RecordView;
+
+void append_varint(std::vector<uint8_t>& out, int64_t v) { append_uvarint(out, zigzag_encode(v)); }
+
+void append_bytes(std::vector<uint8_t>& out, std::span<const uint8_t> bytes) {
+  append_varint(out, static_cast<int64_t>(bytes.size()));
+  out.insert(out.end(), bytes.begin(), bytes.end());
+}
+
+void append_header(std::vector<uint8_t>& out, std::span<const uint8_t> key, NullableBytes value) {
+  append_bytes(out, key);
+  if (value.is_null()) {
+    append_varint(out, -1);
+  } else {
+    append_bytes(out, value.bytes());
+  }
+}
+
+bool is_cipher_header(const HeaderView& header) {
+  return header.key_string() == crypto::kCipherHeaderKey;
+}
+
+std::span<const uint8_t> cipher_key() {
+  return {reinterpret_cast<const uint8_t*>(crypto::kCipherHeaderKey.data()),
+          crypto::kCipherHeaderKey.size()};
+}
+
+}  // namespace
+
+bool find_cipher_header(const RecordView& record, NullableBytes& value, bool& duplicate) {
+  duplicate = false;
+  bool found = false;
+  HeaderReader headers = record.headers();
+  HeaderView header;
+  while (headers.next(header)) {
+    if (is_cipher_header(header)) {
+      duplicate = found;
+      found = true;
+      value = header.value;
+    }
+  }
+  return found;
+}
+
+void append_headers_with_cipher_header(const RecordView& record, uint8_t format_version,
+                                       std::vector<uint8_t>& out) {
+  // The headers after the count varint are copied as they are; only the count changes.
+  uint64_t zigzag_count = 0;
+  size_t count_bytes = read_uvarint(record.encoded_headers, zigzag_count);
+  append_varint(out, int64_t{record.header_count} + 1);
+  auto rest = record.encoded_headers.subspan(count_bytes);
+  out.insert(out.end(), rest.begin(), rest.end());
+  const uint8_t version[1] = {format_version};
+  append_header(out, cipher_key(), NullableBytes(std::span<const uint8_t>(version)));
+}
+
+void append_only_cipher_header(uint8_t format_version, std::vector<uint8_t>& out) {
+  append_varint(out, 1);
+  const uint8_t version[1] = {format_version};
+  append_header(out, cipher_key(), NullableBytes(std::span<const uint8_t>(version)));
+}
+
+void append_headers_without_cipher_header(const RecordView& record, std::vector<uint8_t>& out) {
+  int32_t kept = 0;
+  HeaderReader counter = record.headers();
+  HeaderView header;
+  while (counter.next(header)) {
+    kept += is_cipher_header(header) ? 0 : 1;
+  }
+  append_varint(out, kept);
+  HeaderReader headers = record.headers();
+  while (headers.next(header)) {
+    if (!is_cipher_header(header)) {
+      append_header(out, header.key, header.value);
+    }
+  }
+}
+
+}  // namespace kenc::record_encryption

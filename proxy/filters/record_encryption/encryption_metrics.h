@@ -1,0 +1,71 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/admin/metrics.h"
+
+namespace kenc::record_encryption {
+
+// Why a partition of a Produce request or Fetch response was not passed on as it came.
+enum class PartitionFailure : uint8_t {
+  kKeyBrokerUnavailable,  // key broker or KMS down, or a deadline passed: retriable
+  kKekNotFound,           // the KEK alias does not resolve (unresolved_kek: reject)
+  kPermissionDenied,      // the key broker refuses this proxy's identity
+  kRejectedTopic,         // no rule matches the topic (unmatched_topic: reject)
+  kUnknownTopicId,        // Produce v13+ with a topic id the proxy cannot name yet
+  kInvalidRecords,        // records the proxy refuses to encrypt (legacy format, reserved header)
+  kUndecryptable,         // a cipher record that does not decrypt (bad tag, unknown KEK, garbage)
+  kCount
+};
+
+const char* partition_failure_name(PartitionFailure failure);
+
+// The metric families of the filter (kenc_proxy_encryption_*), registered once per process.
+// Holds the registry, so the counters outlive every filter and in-flight call that uses them.
+struct EncryptionMetricFamilies {
+  explicit EncryptionMetricFamilies(std::shared_ptr<admin::MetricsRegistry> registry);
+
+  std::shared_ptr<admin::MetricsRegistry> registry;
+  admin::CounterFamily& records;
+  admin::CounterFamily& plaintext_bytes;
+  admin::CounterFamily& added_bytes;
+  admin::CounterFamily& passthrough;
+  admin::CounterFamily& leases;
+  admin::CounterFamily& unwraps;
+  admin::CounterFamily& produce_errors;
+  admin::CounterFamily& fetch_errors;
+};
+
+// One virtual cluster's series of those families. Lock-free on the hot path.
+class EncryptionMetrics {
+ public:
+  EncryptionMetrics(std::shared_ptr<EncryptionMetricFamilies> families,
+                    const std::string& virtual_cluster);
+
+  void encrypted(uint64_t records, uint64_t plaintext_bytes, uint64_t added_bytes);
+  void decrypted(uint64_t records) { decrypted_records_.inc(records); }
+  void produce_failure(PartitionFailure f) { produce_failures_[static_cast<size_t>(f)]->inc(); }
+  void fetch_failure(PartitionFailure f) { fetch_failures_[static_cast<size_t>(f)]->inc(); }
+  void plaintext_passthrough() { passthrough_.inc(); }
+  void lease(bool ok) { (ok ? leases_ok_ : leases_failed_).inc(); }
+  void unwrap(bool ok) { (ok ? unwraps_ok_ : unwraps_failed_).inc(); }
+
+ private:
+  std::shared_ptr<EncryptionMetricFamilies> families_;
+  admin::Counter& encrypted_records_;
+  admin::Counter& decrypted_records_;
+  admin::Counter& plaintext_bytes_;
+  admin::Counter& added_bytes_;
+  admin::Counter& passthrough_;
+  admin::Counter& leases_ok_;
+  admin::Counter& leases_failed_;
+  admin::Counter& unwraps_ok_;
+  admin::Counter& unwraps_failed_;
+  std::array<admin::Counter*, static_cast<size_t>(PartitionFailure::kCount)> produce_failures_{};
+  std::array<admin::Counter*, static_cast<size_t>(PartitionFailure::kCount)> fetch_failures_{};
+};
+
+}  // namespace kenc::record_encryption

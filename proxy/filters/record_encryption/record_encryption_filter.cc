@@ -1,0 +1,692 @@
+#include "proxy/filters/record_encryption/record_encryption_filter.h"
+
+#include <glog/logging.h>
+
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "common/base/hex.h"
+#include "common/kafka/protocol/dispatch.h"
+#include "common/kafka/protocol/generated/fetch_response.h"
+#include "common/kafka/protocol/generated/produce_request.h"
+#include "common/kafka/protocol/generated/produce_response.h"
+#include "common/kafka/protocol/generated/share_fetch_response.h"
+#include "common/kafka/protocol/headers.h"
+#include "common/kafka/protocol/reader.h"
+#include "common/kafka/protocol/writer.h"
+#include "common/kafka/records/batch_rewriter.h"
+#include "common/kafka/records/record_batch.h"
+#include "proxy/filter/await_callback.h"
+#include "proxy/filters/record_encryption/aes_context_cache.h"
+#include "proxy/filters/record_encryption/record_transforms.h"
+
+namespace kenc::record_encryption {
+namespace {
+
+using proxy::Frame;
+using proxy::RequestContext;
+
+constexpr int16_t kProduce = 0;
+constexpr int16_t kFetch = 1;
+constexpr int16_t kShareFetch = 78;
+constexpr int16_t kFirstProduceWithTopicIds = 13;
+constexpr int16_t kFirstFetchWithTopicIds = 13;
+constexpr int16_t kFirstProduceWithErrorMessage = 8;
+
+// Kafka error codes the filter answers with.
+constexpr int16_t kUnknownServerError = -1;
+constexpr int16_t kCorruptMessage = 2;
+constexpr int16_t kRequestTimedOut = 7;  // retriable: the producer retries the same batch
+constexpr int16_t kTopicAuthorizationFailed = 29;
+constexpr int16_t kInvalidRecord = 87;
+constexpr int16_t kUnknownTopicId = 100;
+
+// A decoded frame whose message body points into the frame's own bytes (no copy). The frame
+// must outlive the body.
+struct Decoded {
+  size_t header_bytes = 0;  // of the payload (after the size prefix)
+  std::unique_ptr<kafka::Message> body;
+};
+
+Result<Decoded> decode(const Frame& frame, int16_t api_key, kafka::MessageKind kind,
+                       int16_t version) {
+  auto header_version = kind == kafka::MessageKind::kRequest
+                            ? kafka::request_header_version(api_key, version)
+                            : kafka::response_header_version(api_key, version);
+  if (!header_version.ok()) {
+    return header_version.error();
+  }
+  // Non-owning: the decoded records are slices of `frame`, which the caller keeps alive.
+  std::shared_ptr<const std::vector<uint8_t>> bytes(&frame.bytes,
+                                                    [](const std::vector<uint8_t>*) {});
+  kafka::Reader reader(SharedBytes(bytes, frame.payload()));
+  if (kind == kafka::MessageKind::kRequest) {
+    kafka::RequestHeader header;
+    if (Status s = header.decode(reader, *header_version); !s.ok()) {
+      return s.error();
+    }
+  } else {
+    kafka::ResponseHeader header;
+    if (Status s = header.decode(reader, *header_version); !s.ok()) {
+      return s.error();
+    }
+  }
+  Decoded out;
+  out.header_bytes = reader.position();
+  auto body = kafka::decode_message(api_key, kind, version, reader);
+  if (!body.ok()) {
+    return body.error();
+  }
+  if (reader.remaining() != 0) {
+    return make_error(ErrorCode::kInvalidArgument, "bytes after the message body");
+  }
+  out.body = std::move(*body);
+  return out;
+}
+
+// A new frame: the original header bytes, then `body` encoded at `version`.
+Result<Frame> reassemble(const Frame& original, size_t header_bytes, const kafka::Message& body,
+                         int16_t version) {
+  kafka::Writer writer;
+  writer.write_int32(0);  // the size, patched below
+  writer.write_raw(original.payload().subspan(0, header_bytes));
+  if (Status s = body.encode(writer, version); !s.ok()) {
+    return s.error();
+  }
+  Frame frame{writer.take_bytes()};
+  const auto size = static_cast<uint32_t>(frame.bytes.size() - kafka::kFrameSizeBytes);
+  for (int i = 0; i < 4; ++i) {
+    frame.bytes[i] = static_cast<uint8_t>(size >> (24 - 8 * i));
+  }
+  return frame;
+}
+
+std::string topic_label(const std::optional<std::string>& name, const kafka::Uuid& id) {
+  return name ? *name : "topic-id:" + to_hex(std::span<const uint8_t>(id.data(), id.size()));
+}
+
+// How a key-broker failure on produce reaches the producer.
+struct ProduceError {
+  int16_t code;
+  PartitionFailure reason;
+};
+ProduceError produce_error_for(const Error& e) {
+  switch (e.code) {
+    case ErrorCode::kNotFound:
+      return {kInvalidRecord, PartitionFailure::kKekNotFound};
+    case ErrorCode::kPermissionDenied:
+      return {kTopicAuthorizationFailed, PartitionFailure::kPermissionDenied};
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kOutOfRange:
+    case ErrorCode::kUnsupported:
+    case ErrorCode::kDataLoss:
+      return {kInvalidRecord, PartitionFailure::kInvalidRecords};
+    case ErrorCode::kUnavailable:
+    case ErrorCode::kDeadlineExceeded:
+    case ErrorCode::kInternal:
+      break;
+  }
+  return {kRequestTimedOut, PartitionFailure::kKeyBrokerUnavailable};
+}
+
+bool is_transient(const Error& e) {
+  return e.code == ErrorCode::kUnavailable || e.code == ErrorCode::kDeadlineExceeded ||
+         e.code == ErrorCode::kInternal;
+}
+
+}  // namespace
+
+// Partitions of a Produce request the filter answered itself, to merge into the response.
+struct RecordEncryptionFilter::ProduceFailures {
+  struct Partition {
+    int32_t index;
+    int16_t error_code;
+    std::string message;
+  };
+  struct Topic {
+    std::string name;
+    kafka::Uuid id{};
+    std::vector<Partition> partitions;
+  };
+  std::vector<Topic> topics;
+
+  void add(const std::string& name, const kafka::Uuid& id, Partition p) {
+    for (Topic& t : topics) {
+      if (t.name == name && t.id == id) {
+        t.partitions.push_back(std::move(p));
+        return;
+      }
+    }
+    topics.push_back(Topic{name, id, {std::move(p)}});
+  }
+  bool empty() const { return topics.empty(); }
+};
+
+// What became of one partition's records.
+struct RecordEncryptionFilter::PartitionOutcome {
+  bool changed = false;
+  SharedBytes records;  // when changed
+  // When failed: the Kafka error for the partition, the reason and a message.
+  bool failed = false;
+  int16_t error_code = 0;
+  PartitionFailure reason = PartitionFailure::kInvalidRecords;
+  std::string message;
+  bool plaintext_passthrough = false;
+  // Fetch: `failed` describes a batch that could not be decrypted, and `records` holds the
+  // batches before it (delivered; the next fetch starts at the bad one).
+  bool cut_short = false;
+
+  static PartitionOutcome failure(int16_t code, PartitionFailure why, std::string text) {
+    PartitionOutcome o;
+    o.failed = true;
+    o.error_code = code;
+    o.reason = why;
+    o.message = std::move(text);
+    return o;
+  }
+};
+
+RecordEncryptionFilter::RecordEncryptionFilter(RecordEncryptionDeps deps) : deps_(std::move(deps)) {
+  if (!deps_.policy || !deps_.leases || !deps_.deks || !deps_.topic_ids) {
+    throw std::invalid_argument(
+        "RecordEncryptionFilter needs a policy, leases, DEKs and topic ids");
+  }
+}
+
+bool RecordEncryptionFilter::handles_request(int16_t api_key, int16_t) const {
+  // Every Produce version, also those the proxy cannot decode: those must be refused, never
+  // forwarded as they came (their records would reach the broker in plaintext).
+  return api_key == kProduce;
+}
+
+bool RecordEncryptionFilter::handles_response(int16_t api_key, int16_t api_version) const {
+  switch (api_key) {
+    case kProduce:
+      return api_version >= kafka::ProduceRequest::kLowestVersion &&
+             api_version <= kafka::ProduceRequest::kHighestVersion;
+    case kFetch:
+      return api_version >= kafka::FetchResponse::kLowestVersion &&
+             api_version <= kafka::FetchResponse::kHighestVersion;
+    case kShareFetch:
+      return api_version >= kafka::ShareFetchResponse::kLowestVersion &&
+             api_version <= kafka::ShareFetchResponse::kHighestVersion;
+    default:
+      return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Produce
+
+asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter::encrypt_partition(
+    const RequestContext& context, const std::string& topic, const TopicDecision& decision,
+    const SharedBytes& records) {
+  std::vector<kafka::records::RecordsEntry> entries;
+  if (Status s = kafka::records::parse_records(records.view(), entries); !s.ok()) {
+    co_return PartitionOutcome::failure(
+        kCorruptMessage, PartitionFailure::kInvalidRecords,
+        "records of topic '" + topic + "' cannot be parsed: " + s.error().message);
+  }
+  uint64_t values = 0;
+  for (const auto& entry : entries) {
+    if (entry.kind != kafka::records::EntryKind::kBatch) {
+      co_return PartitionOutcome::failure(
+          kInvalidRecord, PartitionFailure::kInvalidRecords,
+          "topic '" + topic + "' is encrypted; only complete magic v2 record batches can be");
+    }
+    values += static_cast<uint64_t>(entry.batch.header.record_count);
+  }
+  if (values == 0) {
+    co_return PartitionOutcome{};
+  }
+
+  // The IVs for every record of the partition: from the current lease without waiting, or
+  // once the key broker granted the next one.
+  Result<LeaseReservation> reservation = make_error(ErrorCode::kInternal, "unset");
+  auto fast = deps_.leases->try_reserve(decision.kek_alias, values, topic);
+  if (!fast.ok()) {
+    reservation = fast.error();
+  } else if (fast->has_value()) {
+    reservation = std::move(**fast);
+  } else {
+    auto leases = deps_.leases;
+    std::string alias = decision.kek_alias;
+    std::function<void(std::function<void(Result<LeaseReservation>)>)> start =
+        [leases, alias, values, topic](std::function<void(Result<LeaseReservation>)> done) {
+          leases->reserve(alias, values, topic, std::move(done));
+        };
+    reservation = co_await proxy::await_callback<Result<LeaseReservation>>(context.executor,
+                                                                           std::move(start));
+  }
+  if (!reservation.ok()) {
+    const Error& e = reservation.error();
+    if (e.code == ErrorCode::kNotFound &&
+        deps_.policy->unresolved_kek() == FallbackPolicy::kPassthrough) {
+      PartitionOutcome o;
+      o.plaintext_passthrough = true;
+      co_return o;
+    }
+    ProduceError pe = produce_error_for(e);
+    std::string message = "cannot encrypt records of topic '" + topic + "' under KEK alias '" +
+                          decision.kek_alias + "': " + e.message;
+    co_return PartitionOutcome::failure(pe.code, pe.reason, std::move(message));
+  }
+
+  // From here on no suspension: the thread's AES context and batch rewriter are used directly.
+  auto encryptor = AesContextCache::for_this_thread().encryptor(reservation->lease->dek);
+  if (!encryptor.ok()) {
+    co_return PartitionOutcome::failure(kRequestTimedOut, PartitionFailure::kKeyBrokerUnavailable,
+                                        "cannot set up AES-GCM: " + encryptor.error().message);
+  }
+  thread_local kafka::records::BatchRewriter rewriter;
+  std::vector<uint8_t> out;
+  out.reserve(records.size() + values * (reservation->lease->edek.size() + 40));
+  crypto::IvFields next = reservation->first;
+  uint64_t left = reservation->count;
+  uint64_t encrypted = 0;
+  uint64_t plaintext_bytes = 0;
+  for (const auto& entry : entries) {
+    EncryptTransform transform(**encryptor, reservation->lease->edek, next, left,
+                               deps_.encrypt_headers);
+    if (Status s = rewriter.rewrite_values(entry.batch, transform, out); !s.ok()) {
+      co_return PartitionOutcome::failure(
+          kInvalidRecord, PartitionFailure::kInvalidRecords,
+          "cannot encrypt records of topic '" + topic + "': " + s.error().message);
+    }
+    next.counter += transform.encrypted();
+    left -= transform.encrypted();
+    encrypted += transform.encrypted();
+    plaintext_bytes += transform.plaintext_bytes();
+  }
+  if (deps_.metrics) {
+    deps_.metrics->encrypted(encrypted, plaintext_bytes,
+                             out.size() > records.size() ? out.size() - records.size() : 0);
+  }
+  PartitionOutcome o;
+  o.changed = true;
+  o.records = SharedBytes(std::move(out));
+  co_return o;
+}
+
+asio::awaitable<proxy::RequestVerdict> RecordEncryptionFilter::on_request(
+    const RequestContext& context, Frame request) {
+  if (context.api_version < kafka::ProduceRequest::kLowestVersion ||
+      context.api_version > kafka::ProduceRequest::kHighestVersion) {
+    // ApiVersions told the client which versions the proxy handles; a client that sends
+    // another one gets its connection closed rather than its records forwarded unencrypted.
+    throw std::runtime_error("Produce v" + std::to_string(context.api_version) +
+                             " is not supported by the encrypting proxy (v" +
+                             std::to_string(kafka::ProduceRequest::kLowestVersion) + "-" +
+                             std::to_string(kafka::ProduceRequest::kHighestVersion) + ")");
+  }
+  auto decoded = decode(request, kProduce, kafka::MessageKind::kRequest, context.api_version);
+  if (!decoded.ok()) {
+    // Without decoding there is no encrypting: refusing is the only safe answer.
+    throw std::runtime_error("cannot decode a Produce v" + std::to_string(context.api_version) +
+                             " request: " + decoded.error().to_string());
+  }
+  auto& produce = *kafka::message_cast<kafka::ProduceRequest>(*decoded->body);
+  const bool by_id = context.api_version >= kFirstProduceWithTopicIds;
+  auto failures = std::make_shared<ProduceFailures>();
+  bool changed = false;
+
+  for (auto topic_it = produce.topic_data.begin(); topic_it != produce.topic_data.end();) {
+    auto& topic = *topic_it;
+    std::optional<std::string> name = topic.name;
+    if (by_id) {
+      name = deps_.topic_ids->name(topic.topic_id);
+    }
+    auto fail_topic = [&](int16_t code, PartitionFailure why, const std::string& message) {
+      LOG_EVERY_N(WARNING, 100) << "produce refused (" << partition_failure_name(why)
+                                << "): " << message << " [logged every 100th]";
+      for (const auto& p : topic.partition_data) {
+        failures->add(topic.name, topic.topic_id, {p.index, code, message});
+        if (deps_.metrics) {
+          deps_.metrics->produce_failure(why);
+        }
+      }
+    };
+    if (!name) {
+      // Retriable: the producer refreshes its metadata (through this proxy, which learns the
+      // id) and sends the batch again.
+      fail_topic(kUnknownTopicId, PartitionFailure::kUnknownTopicId,
+                 "the proxy does not know topic id " + topic_label(name, topic.topic_id) + " yet");
+      topic_it = produce.topic_data.erase(topic_it);
+      changed = true;
+      continue;
+    }
+    auto decision = deps_.policy->decide(*name);
+    if (decision->action == TopicAction::kPlaintext) {
+      ++topic_it;
+      continue;
+    }
+    if (decision->action == TopicAction::kReject) {
+      fail_topic(kInvalidRecord, PartitionFailure::kRejectedTopic,
+                 "topic '" + *name +
+                     "' matches no encryption rule of the proxy and unmatched_topic is reject");
+      topic_it = produce.topic_data.erase(topic_it);
+      changed = true;
+      continue;
+    }
+    for (auto part_it = topic.partition_data.begin(); part_it != topic.partition_data.end();) {
+      if (!part_it->records || part_it->records->empty()) {
+        ++part_it;
+        continue;
+      }
+      PartitionOutcome outcome =
+          co_await encrypt_partition(context, *name, *decision, *part_it->records);
+      if (outcome.failed) {
+        LOG(WARNING) << "produce to " << *name << "-" << part_it->index << " refused ("
+                     << partition_failure_name(outcome.reason) << "): " << outcome.message;
+        failures->add(topic.name, topic.topic_id,
+                      {part_it->index, outcome.error_code, outcome.message});
+        if (deps_.metrics) {
+          deps_.metrics->produce_failure(outcome.reason);
+        }
+        part_it = topic.partition_data.erase(part_it);
+        changed = true;
+        continue;
+      }
+      if (outcome.plaintext_passthrough && deps_.metrics) {
+        deps_.metrics->plaintext_passthrough();
+      }
+      if (outcome.changed) {
+        part_it->records = std::move(outcome.records);
+        changed = true;
+      }
+      ++part_it;
+    }
+    if (topic.partition_data.empty()) {
+      topic_it = produce.topic_data.erase(topic_it);
+    } else {
+      ++topic_it;
+    }
+  }
+
+  if (!changed) {
+    decoded->body.reset();
+    co_return proxy::ForwardRequest{std::move(request)};
+  }
+  if (produce.topic_data.empty()) {
+    // Nothing left to forward: answer every partition here (acks=0 answers are dropped).
+    kafka::ProduceResponse response;
+    Frame empty_response;
+    {
+      kafka::Writer writer;
+      writer.write_int32(0);
+      kafka::ResponseHeader header;
+      header.correlation_id = context.correlation_id;
+      auto header_version = kafka::response_header_version(kProduce, context.api_version);
+      if (!header_version.ok() || !header.encode(writer, *header_version).ok() ||
+          !response.encode(writer, context.api_version).ok()) {
+        throw std::runtime_error("cannot encode a Produce response");
+      }
+      empty_response.bytes = writer.take_bytes();
+      const auto size = static_cast<uint32_t>(empty_response.bytes.size() - 4);
+      for (int i = 0; i < 4; ++i) {
+        empty_response.bytes[i] = static_cast<uint8_t>(size >> (24 - 8 * i));
+      }
+    }
+    co_return proxy::AnswerRequest{
+        merge_produce_failures(context, std::move(empty_response), *failures)};
+  }
+  auto rebuilt = reassemble(request, decoded->header_bytes, produce, context.api_version);
+  if (!rebuilt.ok()) {
+    throw std::runtime_error("cannot encode the encrypted Produce request: " +
+                             rebuilt.error().to_string());
+  }
+  if (!failures->empty() && context.state) {
+    context.state->put(this, failures);
+  }
+  co_return proxy::ForwardRequest{std::move(*rebuilt)};
+}
+
+Frame RecordEncryptionFilter::merge_produce_failures(const RequestContext& context, Frame response,
+                                                     const ProduceFailures& failures) {
+  auto decoded = decode(response, kProduce, kafka::MessageKind::kResponse, context.api_version);
+  if (!decoded.ok()) {
+    throw std::runtime_error("cannot decode a Produce response: " + decoded.error().to_string());
+  }
+  auto& produce = *kafka::message_cast<kafka::ProduceResponse>(*decoded->body);
+  const bool by_id = context.api_version >= kFirstProduceWithTopicIds;
+  for (const auto& failed : failures.topics) {
+    kafka::ProduceResponse::TopicProduceResponse* target = nullptr;
+    for (auto& t : produce.responses) {
+      if (by_id ? t.topic_id == failed.id : t.name == failed.name) {
+        target = &t;
+      }
+    }
+    if (target == nullptr) {
+      produce.responses.emplace_back();
+      target = &produce.responses.back();
+      target->name = failed.name;
+      target->topic_id = failed.id;
+    }
+    for (const auto& p : failed.partitions) {
+      kafka::ProduceResponse::PartitionProduceResponse r;
+      r.index = p.index;
+      r.error_code = p.error_code;
+      r.base_offset = -1;
+      if (context.api_version >= kFirstProduceWithErrorMessage) {
+        r.error_message = p.message;
+      }
+      target->partition_responses.push_back(std::move(r));
+    }
+  }
+  auto rebuilt = reassemble(response, decoded->header_bytes, produce, context.api_version);
+  if (!rebuilt.ok()) {
+    throw std::runtime_error("cannot encode a Produce response: " + rebuilt.error().to_string());
+  }
+  return std::move(*rebuilt);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fetch
+
+asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter::decrypt_partition(
+    const RequestContext& context, const std::string& topic, int32_t partition,
+    const SharedBytes& records) {
+  std::vector<kafka::records::RecordsEntry> entries;
+  if (Status s = kafka::records::parse_records(records.view(), entries); !s.ok()) {
+    // A corrupt batch from the broker: the client sees what it would see without the proxy.
+    co_return PartitionOutcome{};
+  }
+  auto deks = deps_.deks;
+  DecryptTransform transform([deks](std::span<const uint8_t> edek) { return deks->find(edek); });
+  std::vector<uint8_t> out;  // once a batch changed: the new records so far
+  bool building = false;
+  thread_local std::vector<uint8_t> batch_out;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const auto& entry = entries[i];
+    const size_t offset = static_cast<size_t>(entry.bytes.data() - records.data());
+    bool rewritten = false;
+    if (entry.kind == kafka::records::EntryKind::kBatch && !entry.batch.header.is_control()) {
+      std::optional<Error> failure;
+      for (int attempt = 0; attempt < 3; ++attempt) {
+        transform.reset();
+        batch_out.clear();
+        thread_local kafka::records::BatchRewriter rewriter;
+        auto r = rewriter.rewrite_values_if_needed(entry.batch, transform, batch_out);
+        if (r.ok()) {
+          rewritten = *r;
+          failure.reset();
+          break;
+        }
+        failure = r.error();
+        if (!transform.missing_dek()) {
+          break;
+        }
+        // Not cached: wait for the key broker (concurrent misses share one unwrap), then run
+        // the batch again.
+        std::vector<uint8_t> edek = transform.missing_edek();
+        std::function<void(std::function<void(Result<DekPtr>)>)> start =
+            [deks, edek, topic](std::function<void(Result<DekPtr>)> done) {
+              deks->get(edek, topic, std::move(done));
+            };
+        auto dek =
+            co_await proxy::await_callback<Result<DekPtr>>(context.executor, std::move(start));
+        if (!dek.ok()) {
+          failure = dek.error();
+          break;
+        }
+      }
+      if (failure) {
+        const bool transient = is_transient(*failure);
+        LOG_EVERY_N(WARNING, 100) << "cannot decrypt records of " << topic << "-" << partition
+                                  << " at offset " << transform.failed_offset() << " ("
+                                  << (transient ? "will retry" : "permanent")
+                                  << "): " << failure->to_string() << " [logged every 100th]";
+        if (deps_.metrics) {
+          deps_.metrics->fetch_failure(transient ? PartitionFailure::kKeyBrokerUnavailable
+                                                 : PartitionFailure::kUndecryptable);
+        }
+        PartitionOutcome o = PartitionOutcome::failure(
+            transient ? kUnknownServerError : kCorruptMessage,
+            transient ? PartitionFailure::kKeyBrokerUnavailable : PartitionFailure::kUndecryptable,
+            "cannot decrypt the record at offset " + std::to_string(transform.failed_offset()) +
+                ": " + failure->message);
+        if (offset > 0) {
+          // Deliver what precedes the bad batch; the next fetch starts at it.
+          o.cut_short = true;
+          o.changed = true;
+          o.records = building ? SharedBytes(std::move(out)) : records.slice(0, offset);
+        }
+        co_return o;
+      }
+    }
+    if (rewritten) {
+      if (!building) {
+        out.reserve(records.size() + records.size() / 8);
+        out.assign(records.data(), records.data() + offset);
+        building = true;
+      }
+      out.insert(out.end(), batch_out.begin(), batch_out.end());
+    } else if (building) {
+      out.insert(out.end(), entry.bytes.begin(), entry.bytes.end());
+    }
+  }
+  if (deps_.metrics && transform.decrypted() > 0) {
+    deps_.metrics->decrypted(transform.decrypted());
+  }
+  PartitionOutcome o;
+  if (building) {
+    o.changed = true;
+    o.records = SharedBytes(std::move(out));
+  }
+  co_return o;
+}
+
+asio::awaitable<Frame> RecordEncryptionFilter::on_fetch_response(const RequestContext& context,
+                                                                 Frame response) {
+  auto decoded = decode(response, kFetch, kafka::MessageKind::kResponse, context.api_version);
+  if (!decoded.ok()) {
+    throw std::runtime_error("cannot decode a Fetch v" + std::to_string(context.api_version) +
+                             " response: " + decoded.error().to_string());
+  }
+  auto& fetch = *kafka::message_cast<kafka::FetchResponse>(*decoded->body);
+  const bool by_id = context.api_version >= kFirstFetchWithTopicIds;
+  bool changed = false;
+  for (auto& topic : fetch.responses) {
+    std::optional<std::string> name = topic.topic;
+    if (by_id) {
+      name = deps_.topic_ids->name(topic.topic_id);
+    }
+    // Topics the policy leaves in plaintext are not even looked at (byte-identical, no cost).
+    if (name && deps_.policy->decide(*name)->action == TopicAction::kPlaintext) {
+      continue;
+    }
+    const std::string label = topic_label(name, topic.topic_id);
+    for (auto& partition : topic.partitions) {
+      if (!partition.records || partition.records->empty()) {
+        continue;
+      }
+      PartitionOutcome outcome =
+          co_await decrypt_partition(context, label, partition.partition_index, *partition.records);
+      if (outcome.failed && !outcome.cut_short) {
+        partition.error_code = outcome.error_code;
+        partition.records = SharedBytes();
+        changed = true;
+      } else if (outcome.changed) {
+        partition.records = std::move(outcome.records);
+        changed = true;
+      }
+    }
+  }
+  if (!changed) {
+    decoded->body.reset();
+    co_return response;
+  }
+  auto rebuilt = reassemble(response, decoded->header_bytes, fetch, context.api_version);
+  if (!rebuilt.ok()) {
+    throw std::runtime_error("cannot encode a Fetch response: " + rebuilt.error().to_string());
+  }
+  co_return std::move(*rebuilt);
+}
+
+asio::awaitable<Frame> RecordEncryptionFilter::on_share_fetch_response(
+    const RequestContext& context, Frame response) {
+  auto decoded = decode(response, kShareFetch, kafka::MessageKind::kResponse, context.api_version);
+  if (!decoded.ok()) {
+    throw std::runtime_error("cannot decode a ShareFetch response: " + decoded.error().to_string());
+  }
+  auto& fetch = *kafka::message_cast<kafka::ShareFetchResponse>(*decoded->body);
+  bool changed = false;
+  for (auto& topic : fetch.responses) {
+    std::optional<std::string> name = deps_.topic_ids->name(topic.topic_id);
+    if (name && deps_.policy->decide(*name)->action == TopicAction::kPlaintext) {
+      continue;
+    }
+    const std::string label = topic_label(name, topic.topic_id);
+    for (auto& partition : topic.partitions) {
+      if (partition.records.empty()) {
+        continue;
+      }
+      PartitionOutcome outcome =
+          co_await decrypt_partition(context, label, partition.partition_index, partition.records);
+      if (outcome.failed) {
+        // Share groups acquire records by offset range: delivering part of the range would
+        // make the consumer treat the rest as gaps. Fail the whole partition instead; the
+        // acquisition lock runs out and the records are delivered again.
+        partition.error_code = outcome.error_code;
+        partition.error_message = outcome.message;
+        partition.records = SharedBytes();
+        partition.acquired_records.clear();
+        changed = true;
+      } else if (outcome.changed) {
+        partition.records = std::move(outcome.records);
+        changed = true;
+      }
+    }
+  }
+  if (!changed) {
+    decoded->body.reset();
+    co_return response;
+  }
+  auto rebuilt = reassemble(response, decoded->header_bytes, fetch, context.api_version);
+  if (!rebuilt.ok()) {
+    throw std::runtime_error("cannot encode a ShareFetch response: " + rebuilt.error().to_string());
+  }
+  co_return std::move(*rebuilt);
+}
+
+asio::awaitable<Frame> RecordEncryptionFilter::on_response(const RequestContext& context,
+                                                           Frame response) {
+  if (context.api_key == kFetch) {
+    co_return co_await on_fetch_response(context, std::move(response));
+  }
+  if (context.api_key == kShareFetch) {
+    co_return co_await on_share_fetch_response(context, std::move(response));
+  }
+  // Produce: merge the partitions this filter answered itself, if any.
+  std::shared_ptr<ProduceFailures> failures;
+  if (context.state) {
+    failures = context.state->get<ProduceFailures>(this);
+  }
+  if (!failures || failures->empty()) {
+    co_return response;
+  }
+  co_return merge_produce_failures(context, std::move(response), *failures);
+}
+
+}  // namespace kenc::record_encryption

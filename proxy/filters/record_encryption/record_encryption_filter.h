@@ -1,0 +1,77 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "proxy/filter/filter.h"
+#include "proxy/filters/address_rewrite/topic_id_map.h"
+#include "proxy/filters/record_encryption/dek_cache.h"
+#include "proxy/filters/record_encryption/dek_lease_pool.h"
+#include "proxy/filters/record_encryption/encryption_metrics.h"
+#include "proxy/filters/record_encryption/topic_policy.h"
+
+namespace kenc::record_encryption {
+
+// What the filter works with; shared by every connection of one virtual cluster.
+struct RecordEncryptionDeps {
+  std::shared_ptr<const TopicPolicy> policy;
+  std::shared_ptr<DekLeasePool> leases;  // produce: DEK leases from the key broker
+  std::shared_ptr<DekCache> deks;        // fetch: decrypted DEKs by EDEK
+  // Topic ids -> names (Produce v13+, Fetch v13+, ShareFetch), learned from Metadata.
+  std::shared_ptr<proxy::address_rewrite::TopicIdMap> topic_ids;
+  std::shared_ptr<EncryptionMetrics> metrics;  // may be null (tests)
+  // Encrypt record headers together with the value (cipher record format version 2).
+  bool encrypt_headers = false;
+};
+
+// Envelope encryption of record values (docs/architecture.md, docs/cipher-record-format.md).
+//
+// Produce: each partition of a topic the policy encrypts gets its batches rebuilt with every
+// non-null value encrypted under a DEK lease (IVs lease number || counter) and a `kenc` header;
+// keys, other headers, timestamps and every batch field stay as they were, the codec is
+// re-applied. A partition that cannot be encrypted is never forwarded: it is taken out of the
+// request and answered with an error (retriable when the key broker is unavailable, so an
+// idempotent producer retries without loss or duplicates; INVALID_RECORD naming the topic when
+// the policy rejects it) merged into the broker's response for the other partitions.
+//
+// Fetch and ShareFetch: values of cipher records are decrypted and the `kenc` header removed;
+// batches without cipher records keep their original bytes. A batch that cannot be decrypted
+// cuts the partition's records there: the batches before it are delivered, and when it is the
+// first the partition carries an error (UNKNOWN_SERVER_ERROR while the key broker is
+// unavailable, so consumers retry; CORRUPT_MESSAGE when the record itself is bad or its KEK is
+// gone). The connection stays up; the log names topic, partition and offset.
+class RecordEncryptionFilter final : public proxy::Filter {
+ public:
+  explicit RecordEncryptionFilter(RecordEncryptionDeps deps);
+
+  std::string_view name() const override { return "record-encryption"; }
+  bool handles_request(int16_t api_key, int16_t api_version) const override;
+  bool handles_response(int16_t api_key, int16_t api_version) const override;
+
+  asio::awaitable<proxy::RequestVerdict> on_request(const proxy::RequestContext& context,
+                                                    proxy::Frame request) override;
+  asio::awaitable<proxy::Frame> on_response(const proxy::RequestContext& context,
+                                            proxy::Frame response) override;
+
+ private:
+  struct ProduceFailures;
+  struct PartitionOutcome;
+
+  asio::awaitable<PartitionOutcome> encrypt_partition(const proxy::RequestContext& context,
+                                                      const std::string& topic,
+                                                      const TopicDecision& decision,
+                                                      const SharedBytes& records);
+  asio::awaitable<PartitionOutcome> decrypt_partition(const proxy::RequestContext& context,
+                                                      const std::string& topic, int32_t partition,
+                                                      const SharedBytes& records);
+  asio::awaitable<proxy::Frame> on_fetch_response(const proxy::RequestContext& context,
+                                                  proxy::Frame response);
+  asio::awaitable<proxy::Frame> on_share_fetch_response(const proxy::RequestContext& context,
+                                                        proxy::Frame response);
+  proxy::Frame merge_produce_failures(const proxy::RequestContext& context, proxy::Frame response,
+                                      const ProduceFailures& failures);
+
+  RecordEncryptionDeps deps_;
+};
+
+}  // namespace kenc::record_encryption

@@ -1,0 +1,148 @@
+#include "proxy/filters/record_encryption/record_transforms.h"
+
+#include <algorithm>
+
+#include "common/crypto/cipher_record.h"
+#include "proxy/filters/record_encryption/aes_context_cache.h"
+#include "proxy/filters/record_encryption/cipher_headers.h"
+
+namespace kenc::record_encryption {
+
+using kafka::records::BatchHeader;
+using kafka::records::NullableBytes;
+using kafka::records::RecordView;
+using kafka::records::ValueAction;
+
+Result<ValueAction> EncryptTransform::transform(const BatchHeader&, const RecordView& record,
+                                                std::vector<uint8_t>& new_value) {
+  NullableBytes marker;
+  bool duplicate = false;
+  if (find_cipher_header(record, marker, duplicate)) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "record carries the reserved header 'kenc' (offset delta " +
+                          std::to_string(record.offset_delta) + ")");
+  }
+  if (record.value.is_null()) {
+    return ValueAction::kUnchanged;  // tombstones stay null: compaction must still see them
+  }
+  if (next_iv_.counter >= iv_end_) {
+    return make_error(ErrorCode::kInternal, "more values than reserved IVs in a batch");
+  }
+  std::span<const uint8_t> plaintext = record.value.bytes();
+  last_version_ = crypto::kCipherFormatV1;
+  if (encrypt_headers_ && record.header_count > 0) {
+    // Reused per thread: no allocation once warm.
+    thread_local std::vector<uint8_t> headers_and_value;
+    headers_and_value.clear();
+    crypto::append_headers_and_value(record.encoded_headers, plaintext, headers_and_value);
+    plaintext = headers_and_value;
+    last_version_ = crypto::kCipherFormatV2;
+  }
+  new_value.resize(crypto::cipher_record_value_size(edek_.size(), next_iv_, plaintext.size()));
+  auto written = crypto::write_cipher_record_value(encryptor_, edek_, next_iv_, plaintext,
+                                                   new_value, last_version_);
+  if (!written.ok()) {
+    return written.error();
+  }
+  new_value.resize(*written);
+  ++next_iv_.counter;
+  ++encrypted_;
+  plaintext_bytes_ += record.value.size();
+  return ValueAction::kReplaced;
+}
+
+bool EncryptTransform::rewrite_headers(const RecordView& record, ValueAction action,
+                                       std::vector<uint8_t>& new_headers) {
+  if (action != ValueAction::kReplaced) {
+    return false;
+  }
+  if (last_version_ == crypto::kCipherFormatV2) {
+    append_only_cipher_header(crypto::kCipherFormatV2, new_headers);
+  } else {
+    append_headers_with_cipher_header(record, crypto::kCipherFormatV1, new_headers);
+  }
+  return true;
+}
+
+bool DecryptTransform::needs_rewrite(const RecordView& record) {
+  NullableBytes marker;
+  bool duplicate = false;
+  return find_cipher_header(record, marker, duplicate);
+}
+
+void DecryptTransform::reset() {
+  missing_edek_.clear();
+  missing_dek_ = false;
+  failed_offset_ = -1;
+}
+
+Result<ValueAction> DecryptTransform::transform(const BatchHeader& batch, const RecordView& record,
+                                                std::vector<uint8_t>& new_value) {
+  NullableBytes marker;
+  bool duplicate = false;
+  if (!find_cipher_header(record, marker, duplicate)) {
+    return ValueAction::kUnchanged;
+  }
+  failed_offset_ = batch.base_offset + record.offset_delta;
+  if (duplicate) {
+    return make_error(ErrorCode::kInvalidArgument, "record carries the header 'kenc' twice");
+  }
+  if (marker.is_null() || record.value.is_null()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "cipher record with a null 'kenc' header or value");
+  }
+  auto parsed = crypto::parse_cipher_record(marker.bytes(), record.value.bytes());
+  if (!parsed.ok()) {
+    return parsed.error();
+  }
+  if (!last_dek_ || !std::ranges::equal(last_edek_, parsed->edek)) {
+    DekPtr dek = find_dek_(parsed->edek);
+    if (!dek) {
+      missing_edek_.assign(parsed->edek.begin(), parsed->edek.end());
+      missing_dek_ = true;
+      return make_error(ErrorCode::kUnavailable, "DEK not cached");
+    }
+    last_edek_.assign(parsed->edek.begin(), parsed->edek.end());
+    last_dek_ = std::move(dek);
+  }
+  auto decryptor = AesContextCache::for_this_thread().decryptor(last_dek_);
+  if (!decryptor.ok()) {
+    return decryptor.error();
+  }
+  headers_decrypted_ = parsed->format_version == crypto::kCipherFormatV2;
+  if (!headers_decrypted_) {
+    new_value.resize(parsed->plaintext_size());
+    if (Status s = crypto::decrypt_cipher_record(**decryptor, *parsed, new_value); !s.ok()) {
+      return s.error();
+    }
+  } else {
+    plaintext_.resize(parsed->plaintext_size());
+    if (Status s = crypto::decrypt_cipher_record(**decryptor, *parsed, plaintext_); !s.ok()) {
+      return s.error();
+    }
+    auto parts = crypto::split_headers_and_value(plaintext_);
+    if (!parts.ok()) {
+      return parts.error();
+    }
+    decrypted_headers_.assign(parts->encoded_headers.begin(), parts->encoded_headers.end());
+    new_value.assign(parts->value.begin(), parts->value.end());
+  }
+  ++decrypted_;
+  failed_offset_ = -1;
+  return ValueAction::kReplaced;
+}
+
+bool DecryptTransform::rewrite_headers(const RecordView& record, ValueAction action,
+                                       std::vector<uint8_t>& new_headers) {
+  if (action != ValueAction::kReplaced) {
+    return false;
+  }
+  if (headers_decrypted_) {
+    new_headers.insert(new_headers.end(), decrypted_headers_.begin(), decrypted_headers_.end());
+  } else {
+    append_headers_without_cipher_header(record, new_headers);
+  }
+  return true;
+}
+
+}  // namespace kenc::record_encryption

@@ -1,0 +1,628 @@
+// The record-encryption filter driven directly (no sockets): Produce requests and Fetch /
+// ShareFetch responses built with the protocol library, a fake key broker behind the lease
+// pool and the DEK cache. The real-Kafka end-to-end tests are in tests/integration/encryption/.
+#include "proxy/filters/record_encryption/record_encryption_filter.h"
+
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <atomic>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/crypto/cipher_record.h"
+#include "common/crypto/edek.h"
+#include "common/kafka/protocol/generated/fetch_response.h"
+#include "common/kafka/protocol/generated/produce_request.h"
+#include "common/kafka/protocol/generated/produce_response.h"
+#include "common/kafka/protocol/generated/share_fetch_response.h"
+#include "common/kafka/protocol/headers.h"
+#include "common/kafka/protocol/reader.h"
+#include "common/kafka/protocol/writer.h"
+#include "common/kafka/records/batch_builder.h"
+#include "common/kafka/records/batch_rewriter.h"
+#include "common/kafka/records/record_batch.h"
+
+namespace kenc::record_encryption {
+namespace {
+
+using kafka::records::BatchBuilder;
+using kafka::records::BatchHeader;
+using kafka::records::Codec;
+using kafka::records::HeaderInput;
+using kafka::records::NullableBytes;
+using proxy::Frame;
+
+constexpr int16_t kProduceVersion = 11;
+constexpr int16_t kFetchVersion = 12;  // names topics (v13+ uses ids)
+
+// A key broker in memory: one DEK per alias, unwraps by EDEK; failures on demand.
+struct FakeKeyBroker {
+  std::map<std::string, std::vector<uint8_t>> edeks;          // alias -> EDEK
+  std::map<std::vector<uint8_t>, std::vector<uint8_t>> keys;  // EDEK -> DEK
+  std::optional<Error> lease_error;
+  std::optional<Error> unwrap_error;
+  std::atomic<int> leases{0};
+  std::atomic<int> unwraps{0};
+  uint32_t next_lease_number = 0;
+  uint64_t budget = 1000;
+
+  LeaseFn lease_fn() {
+    return [this](const std::string& alias, const std::string&, uint64_t, LeaseDone done) {
+      ++leases;
+      if (lease_error) {
+        done(*lease_error);
+        return;
+      }
+      if (!edeks.contains(alias)) {
+        std::vector<uint8_t> key(32, static_cast<uint8_t>(edeks.size() + 1));
+        auto edek = crypto::serialize_edek(
+            crypto::Edek{"kek-" + alias, 1, std::vector<uint8_t>(28, static_cast<uint8_t>(7))});
+        auto e = *edek;
+        e.back() = static_cast<uint8_t>(edeks.size());  // distinct per alias
+        edeks[alias] = e;
+        keys[e] = key;
+      }
+      GrantedLease g;
+      const auto& key = keys[edeks[alias]];
+      g.dek = crypto::SecureBytes(std::vector<uint8_t>(key.begin(), key.end()));
+      g.edek = edeks[alias];
+      g.lease_number = next_lease_number++;
+      g.encryption_budget = budget;
+      g.expires_at = std::chrono::system_clock::now() + std::chrono::hours(1);
+      done(std::move(g));
+    };
+  }
+
+  UnwrapFn unwrap_fn() {
+    return [this](std::span<const uint8_t> edek, const std::string&, UnwrapDone done) {
+      ++unwraps;
+      if (unwrap_error) {
+        done(*unwrap_error);
+        return;
+      }
+      auto it = keys.find(std::vector<uint8_t>(edek.begin(), edek.end()));
+      if (it == keys.end()) {
+        done(make_error(ErrorCode::kNotFound, "no such KEK"));
+        return;
+      }
+      done(crypto::SecureBytes(std::vector<uint8_t>(it->second.begin(), it->second.end())));
+    };
+  }
+};
+
+struct TestRecord {
+  std::string key;
+  std::optional<std::string> value;
+  std::vector<std::pair<std::string, std::string>> headers;
+  int64_t timestamp_delta = 0;
+};
+
+std::vector<uint8_t> make_batch(const std::vector<TestRecord>& records, Codec codec,
+                                int64_t base_offset = 0) {
+  BatchHeader h;
+  h.base_offset = base_offset;
+  h.base_timestamp = 1'700'000'000'000;
+  h.max_timestamp = h.base_timestamp + 10;
+  h.producer_id = 4242;
+  h.producer_epoch = 3;
+  h.base_sequence = 17;
+  h.set_codec(codec);
+  BatchBuilder builder(h);
+  int32_t delta = 0;
+  for (const auto& r : records) {
+    std::vector<HeaderInput> headers;
+    for (const auto& [k, v] : r.headers) headers.push_back({k, NullableBytes::of(v)});
+    builder.add(r.timestamp_delta, delta++, NullableBytes::of(r.key),
+                r.value ? NullableBytes::of(*r.value) : NullableBytes::null(), headers);
+  }
+  std::vector<uint8_t> out;
+  EXPECT_TRUE(builder.finish(out).ok());
+  return out;
+}
+
+// Patches the 4-byte size prefix of a frame written by a Writer that started with int32 0.
+Frame finish_frame(std::vector<uint8_t> bytes) {
+  const auto size = static_cast<uint32_t>(bytes.size() - 4);
+  for (int i = 0; i < 4; ++i) bytes[i] = static_cast<uint8_t>(size >> (24 - 8 * i));
+  return Frame{std::move(bytes)};
+}
+
+using PartitionRecords = std::vector<std::pair<int32_t, std::vector<uint8_t>>>;
+using TopicRecords = std::vector<std::pair<std::string, PartitionRecords>>;
+
+Frame produce_frame(const TopicRecords& topics, int16_t version = kProduceVersion,
+                    int16_t acks = -1, const std::map<std::string, kafka::Uuid>& ids = {}) {
+  kafka::ProduceRequest req;
+  req.acks = acks;
+  req.timeout_ms = 30000;
+  for (const auto& [name, partitions] : topics) {
+    kafka::ProduceRequest::TopicProduceData t;
+    if (version >= 13) {
+      t.topic_id = ids.at(name);
+    } else {
+      t.name = name;
+    }
+    for (const auto& [index, bytes] : partitions) {
+      kafka::ProduceRequest::PartitionProduceData p;
+      p.index = index;
+      p.records = SharedBytes(bytes);
+      t.partition_data.push_back(std::move(p));
+    }
+    req.topic_data.push_back(std::move(t));
+  }
+  kafka::Writer w;
+  w.write_int32(0);
+  kafka::RequestHeader h;
+  h.api_key = 0;
+  h.api_version = version;
+  h.correlation_id = 99;
+  h.client_id = "unit";
+  EXPECT_TRUE(h.encode(w, *kafka::request_header_version(0, version)).ok());
+  EXPECT_TRUE(req.encode(w, version).ok());
+  return finish_frame(w.take_bytes());
+}
+
+template <typename Body>
+Body decode_body(const Frame& frame, int16_t api_key, int16_t version, kafka::MessageKind kind) {
+  kafka::Reader reader(
+      SharedBytes(std::vector<uint8_t>(frame.payload().begin(), frame.payload().end())));
+  if (kind == kafka::MessageKind::kRequest) {
+    kafka::RequestHeader h;
+    EXPECT_TRUE(h.decode(reader, *kafka::request_header_version(api_key, version)).ok());
+  } else {
+    kafka::ResponseHeader h;
+    EXPECT_TRUE(h.decode(reader, *kafka::response_header_version(api_key, version)).ok());
+  }
+  Body body;
+  EXPECT_TRUE(body.decode(reader, version).ok());
+  return body;
+}
+
+template <typename Body>
+Frame response_frame(const Body& body, int16_t api_key, int16_t version) {
+  kafka::Writer w;
+  w.write_int32(0);
+  kafka::ResponseHeader h;
+  h.correlation_id = 99;
+  EXPECT_TRUE(h.encode(w, *kafka::response_header_version(api_key, version)).ok());
+  EXPECT_TRUE(body.encode(w, version).ok());
+  return finish_frame(w.take_bytes());
+}
+
+Frame fetch_frame(const std::string& topic, const std::vector<std::vector<uint8_t>>& partitions,
+                  int16_t version = kFetchVersion) {
+  kafka::FetchResponse resp;
+  kafka::FetchResponse::FetchableTopicResponse t;
+  t.topic = topic;
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    kafka::FetchResponse::PartitionData p;
+    p.partition_index = static_cast<int32_t>(i);
+    p.high_watermark = 100;
+    p.records = SharedBytes(partitions[i]);
+    t.partitions.push_back(std::move(p));
+  }
+  resp.responses.push_back(std::move(t));
+  return response_frame(resp, 1, version);
+}
+
+// Every record of a records blob, decoded.
+struct SeenRecord {
+  std::string key;
+  std::optional<std::string> value;
+  std::vector<std::pair<std::string, std::string>> headers;
+  int64_t timestamp_delta;
+  BatchHeader batch;
+};
+std::vector<SeenRecord> read_records(std::span<const uint8_t> blob) {
+  std::vector<kafka::records::RecordsEntry> entries;
+  EXPECT_TRUE(kafka::records::parse_records(blob, entries).ok());
+  std::vector<SeenRecord> out;
+  kafka::records::BatchRewriter rewriter;
+  for (const auto& e : entries) {
+    std::span<const uint8_t> section;
+    EXPECT_TRUE(rewriter.records_section(e.batch, section).ok());
+    kafka::records::RecordReader reader(section, e.batch.header.record_count);
+    kafka::records::RecordView r;
+    while (reader.next(r)) {
+      SeenRecord s;
+      s.key = std::string(r.key.as_string());
+      if (!r.value.is_null()) s.value = std::string(r.value.as_string());
+      auto hr = r.headers();
+      kafka::records::HeaderView hv;
+      while (hr.next(hv))
+        s.headers.emplace_back(std::string(hv.key_string()), std::string(hv.value.as_string()));
+      s.timestamp_delta = r.timestamp_delta;
+      s.batch = e.batch.header;
+      out.push_back(std::move(s));
+    }
+  }
+  return out;
+}
+
+class FilterTest : public ::testing::Test {
+ protected:
+  void make_filter(const std::string& policy_yaml, bool encrypt_headers = false) {
+    RecordEncryptionDeps deps;
+    deps.policy = std::make_shared<const TopicPolicy>(
+        TopicPolicy::from_yaml(YAML::Load(policy_yaml), "encryption.topics"));
+    deps.leases = std::make_shared<DekLeasePool>(DekLeasePoolOptions{}, kb.lease_fn());
+    deps.deks = std::make_shared<DekCache>(DekCacheOptions{}, kb.unwrap_fn());
+    deps.topic_ids = topic_ids;
+    deps.encrypt_headers = encrypt_headers;
+    filter = std::make_unique<RecordEncryptionFilter>(std::move(deps));
+  }
+
+  proxy::RequestContext context(int16_t api_key, int16_t version) {
+    proxy::RequestContext c;
+    c.api_key = api_key;
+    c.api_version = version;
+    c.correlation_id = 99;
+    c.virtual_cluster = "unit";
+    c.executor = io.get_executor();
+    c.state = state;
+    return c;
+  }
+
+  proxy::RequestVerdict request(Frame frame, int16_t version = kProduceVersion) {
+    std::optional<proxy::RequestVerdict> verdict;
+    auto ctx = context(0, version);
+    asio::co_spawn(io, filter->on_request(ctx, std::move(frame)),
+                   [&](std::exception_ptr e, proxy::RequestVerdict v) {
+                     if (e) std::rethrow_exception(e);
+                     verdict = std::move(v);
+                   });
+    io.restart();
+    io.run();
+    EXPECT_TRUE(verdict.has_value());
+    return std::move(*verdict);
+  }
+
+  Frame response(int16_t api_key, int16_t version, Frame frame) {
+    std::optional<Frame> out;
+    auto ctx = context(api_key, version);
+    asio::co_spawn(io, filter->on_response(ctx, std::move(frame)),
+                   [&](std::exception_ptr e, Frame f) {
+                     if (e) std::rethrow_exception(e);
+                     out = std::move(f);
+                   });
+    io.restart();
+    io.run();
+    EXPECT_TRUE(out.has_value());
+    return std::move(*out);
+  }
+
+  // Produces through the filter and returns the records forwarded for topic/partition 0.
+  std::vector<uint8_t> forwarded_records(const proxy::RequestVerdict& v, size_t topic = 0) {
+    const auto* fwd = std::get_if<proxy::ForwardRequest>(&v);
+    EXPECT_NE(fwd, nullptr);
+    if (fwd == nullptr) return {};
+    auto req = decode_body<kafka::ProduceRequest>(fwd->request, 0, kProduceVersion,
+                                                  kafka::MessageKind::kRequest);
+    auto view = req.topic_data.at(topic).partition_data.at(0).records->view();
+    return {view.begin(), view.end()};
+  }
+
+  static constexpr const char* kPolicy = R"yaml(
+rules:
+  - prefix: "enc-"
+    kek: "KEK_$(topicName)"
+  - exact: "public"
+    plaintext: true
+)yaml";
+
+  asio::io_context io;
+  FakeKeyBroker kb;
+  std::shared_ptr<proxy::RequestState> state = std::make_shared<proxy::RequestState>();
+  std::shared_ptr<proxy::address_rewrite::TopicIdMap> topic_ids =
+      std::make_shared<proxy::address_rewrite::TopicIdMap>();
+  std::unique_ptr<RecordEncryptionFilter> filter;
+};
+
+const std::vector<TestRecord> kRecords = {
+    {"k1", "the first secret value", {{"h1", "v1"}}, 0},
+    {"k2", std::nullopt, {}, 3},  // a tombstone stays null and unencrypted
+    {"k3", "", {{"a", "b"}, {"c", "d"}}, 7},
+    {"k4", std::string(5000, 'x'), {}, 9},
+};
+
+TEST_F(FilterTest, EncryptsOnProduceAndDecryptsOnFetchWithEveryCodec) {
+  make_filter(kPolicy);
+  for (Codec codec : {Codec::kNone, Codec::kGzip, Codec::kSnappy, Codec::kLz4, Codec::kZstd}) {
+    SCOPED_TRACE(static_cast<int>(codec));
+    auto batch = make_batch(kRecords, codec);
+    auto verdict = request(produce_frame({{"enc-orders", {{0, batch}}}}));
+    auto stored = forwarded_records(verdict);
+
+    // What the broker stores: cipher records, every batch field and everything but the values
+    // as produced.
+    auto seen = read_records(stored);
+    ASSERT_EQ(seen.size(), kRecords.size());
+    for (size_t i = 0; i < seen.size(); ++i) {
+      EXPECT_EQ(seen[i].key, kRecords[i].key);
+      EXPECT_EQ(seen[i].timestamp_delta, kRecords[i].timestamp_delta);
+      EXPECT_EQ(seen[i].batch.producer_id, 4242);
+      EXPECT_EQ(seen[i].batch.producer_epoch, 3);
+      EXPECT_EQ(seen[i].batch.base_sequence, 17);
+      EXPECT_EQ(seen[i].batch.codec(), codec);
+      if (!kRecords[i].value) {
+        EXPECT_FALSE(seen[i].value.has_value());
+        EXPECT_EQ(seen[i].headers, kRecords[i].headers);
+        continue;
+      }
+      ASSERT_TRUE(seen[i].value.has_value());
+      EXPECT_EQ(seen[i].value->find("secret"), std::string::npos);
+      EXPECT_GT(seen[i].value->size(), kRecords[i].value->size());
+      ASSERT_EQ(seen[i].headers.size(), kRecords[i].headers.size() + 1);
+      EXPECT_EQ(seen[i].headers.back().first, "kenc");
+      EXPECT_EQ(seen[i].headers.back().second, std::string(1, '\x01'));
+    }
+
+    // Fetched back through the filter: the original records.
+    auto fetched = response(1, kFetchVersion, fetch_frame("enc-orders", {stored}));
+    auto resp =
+        decode_body<kafka::FetchResponse>(fetched, 1, kFetchVersion, kafka::MessageKind::kResponse);
+    auto& p = resp.responses.at(0).partitions.at(0);
+    EXPECT_EQ(p.error_code, 0);
+    auto plain = read_records(p.records->view());
+    ASSERT_EQ(plain.size(), kRecords.size());
+    for (size_t i = 0; i < plain.size(); ++i) {
+      EXPECT_EQ(plain[i].key, kRecords[i].key);
+      EXPECT_EQ(plain[i].value, kRecords[i].value);
+      EXPECT_EQ(plain[i].headers, kRecords[i].headers);
+      EXPECT_EQ(plain[i].timestamp_delta, kRecords[i].timestamp_delta);
+    }
+  }
+  // One lease served every batch; the DEK of the fetches was cached from the first unwrap.
+  EXPECT_EQ(kb.leases.load(), 1);
+  EXPECT_EQ(kb.unwraps.load(), 1);
+}
+
+TEST_F(FilterTest, HeaderEncryptionHidesHeadersAndRestoresThem) {
+  make_filter(kPolicy, /*encrypt_headers=*/true);
+  auto stored = forwarded_records(
+      request(produce_frame({{"enc-h", {{0, make_batch(kRecords, Codec::kZstd)}}}})));
+  auto seen = read_records(stored);
+  ASSERT_EQ(seen.size(), kRecords.size());
+  for (size_t i = 0; i < seen.size(); ++i) {
+    if (!kRecords[i].value) {
+      EXPECT_EQ(seen[i].headers, kRecords[i].headers) << "tombstones are never encrypted";
+      continue;
+    }
+    // Only the marker is visible: version 2 when the record had headers, else version 1.
+    ASSERT_EQ(seen[i].headers.size(), 1u);
+    EXPECT_EQ(seen[i].headers[0].first, "kenc");
+    EXPECT_EQ(seen[i].headers[0].second,
+              std::string(1, kRecords[i].headers.empty() ? '\x01' : '\x02'));
+    for (const auto& [k, v] : kRecords[i].headers) {
+      EXPECT_EQ(seen[i].value->find(v), std::string::npos);
+    }
+  }
+  // A proxy without header encryption still reads them (the format version says what to do).
+  make_filter(kPolicy, /*encrypt_headers=*/false);
+  auto fetched = response(1, kFetchVersion, fetch_frame("enc-h", {stored}));
+  auto resp =
+      decode_body<kafka::FetchResponse>(fetched, 1, kFetchVersion, kafka::MessageKind::kResponse);
+  auto plain = read_records(resp.responses.at(0).partitions.at(0).records->view());
+  ASSERT_EQ(plain.size(), kRecords.size());
+  for (size_t i = 0; i < plain.size(); ++i) {
+    EXPECT_EQ(plain[i].value, kRecords[i].value);
+    EXPECT_EQ(plain[i].headers, kRecords[i].headers);
+  }
+}
+
+TEST_F(FilterTest, AProduceVersionTheProxyCannotDecodeIsRefusedNotForwarded) {
+  make_filter(kPolicy);
+  EXPECT_TRUE(filter->handles_request(0, 14));
+  EXPECT_TRUE(filter->handles_request(0, 2));
+  Frame frame = produce_frame({{"enc-v", {{0, make_batch(kRecords, Codec::kNone)}}}});
+  frame.bytes[7] = 14;  // the request header's api_version (low byte)
+  auto ctx = context(0, 14);
+  bool threw = false;
+  asio::co_spawn(io, filter->on_request(ctx, std::move(frame)),
+                 [&](std::exception_ptr e, proxy::RequestVerdict) { threw = e != nullptr; });
+  io.restart();
+  io.run();
+  EXPECT_TRUE(threw) << "the connection must be closed";
+}
+
+TEST_F(FilterTest, PlaintextTopicsAreForwardedByteForByte) {
+  make_filter(kPolicy);
+  Frame original = produce_frame({{"public", {{0, make_batch(kRecords, Codec::kLz4)}}}});
+  auto copy = original.bytes;
+  auto verdict = request(std::move(original));
+  auto* fwd = std::get_if<proxy::ForwardRequest>(&verdict);
+  ASSERT_NE(fwd, nullptr);
+  EXPECT_EQ(fwd->request.bytes, copy);
+  EXPECT_EQ(kb.leases.load(), 0);
+
+  Frame fetch = fetch_frame("public", {make_batch(kRecords, Codec::kNone)});
+  auto fetch_copy = fetch.bytes;
+  EXPECT_EQ(response(1, kFetchVersion, std::move(fetch)).bytes, fetch_copy);
+}
+
+TEST_F(FilterTest, UnmatchedTopicIsRejectedWithAnErrorNamingIt) {
+  make_filter(kPolicy);
+  auto verdict = request(produce_frame({{"other", {{0, make_batch(kRecords, Codec::kNone)}}}}));
+  auto* answer = std::get_if<proxy::AnswerRequest>(&verdict);
+  ASSERT_NE(answer, nullptr) << "nothing may be forwarded for a rejected topic";
+  auto resp = decode_body<kafka::ProduceResponse>(answer->response, 0, kProduceVersion,
+                                                  kafka::MessageKind::kResponse);
+  ASSERT_EQ(resp.responses.size(), 1u);
+  EXPECT_EQ(resp.responses[0].name, "other");
+  const auto& p = resp.responses[0].partition_responses.at(0);
+  EXPECT_EQ(p.error_code, 87);  // INVALID_RECORD: not retriable
+  ASSERT_TRUE(p.error_message.has_value());
+  EXPECT_NE(p.error_message->find("'other'"), std::string::npos);
+}
+
+TEST_F(FilterTest, KeyBrokerOutageFailsOnlyTheEncryptedPartitionsWithARetriableError) {
+  make_filter(kPolicy);
+  kb.lease_error = make_error(ErrorCode::kUnavailable, "key broker down");
+  auto verdict = request(produce_frame({{"enc-a", {{0, make_batch(kRecords, Codec::kNone)}}},
+                                        {"public", {{3, make_batch(kRecords, Codec::kNone)}}}}));
+  auto* fwd = std::get_if<proxy::ForwardRequest>(&verdict);
+  ASSERT_NE(fwd, nullptr);
+  auto req = decode_body<kafka::ProduceRequest>(fwd->request, 0, kProduceVersion,
+                                                kafka::MessageKind::kRequest);
+  ASSERT_EQ(req.topic_data.size(), 1u) << "the encrypted topic must not be forwarded";
+  EXPECT_EQ(req.topic_data[0].name, "public");
+
+  // The broker answers for `public`; the filter adds `enc-a` with a retriable error.
+  kafka::ProduceResponse broker;
+  kafka::ProduceResponse::TopicProduceResponse t;
+  t.name = "public";
+  t.partition_responses.push_back({});
+  t.partition_responses.back().index = 3;
+  broker.responses.push_back(t);
+  auto merged = response(0, kProduceVersion, response_frame(broker, 0, kProduceVersion));
+  auto resp = decode_body<kafka::ProduceResponse>(merged, 0, kProduceVersion,
+                                                  kafka::MessageKind::kResponse);
+  ASSERT_EQ(resp.responses.size(), 2u);
+  EXPECT_EQ(resp.responses[1].name, "enc-a");
+  EXPECT_EQ(resp.responses[1].partition_responses.at(0).error_code, 7);  // REQUEST_TIMED_OUT
+  EXPECT_EQ(resp.responses[0].partition_responses.at(0).error_code, 0);
+
+  // Retriable errors are not remembered: the next request asks the key broker again.
+  kb.lease_error.reset();
+  auto again = request(produce_frame({{"enc-a", {{0, make_batch(kRecords, Codec::kNone)}}}}));
+  EXPECT_NE(std::get_if<proxy::ForwardRequest>(&again), nullptr);
+}
+
+TEST_F(FilterTest, UnknownKekIsRejectedOrPassedThroughAsConfigured) {
+  make_filter(kPolicy);
+  kb.lease_error = make_error(ErrorCode::kNotFound, "no KEK KEK_enc-x");
+  auto verdict = request(produce_frame({{"enc-x", {{0, make_batch(kRecords, Codec::kNone)}}}}));
+  auto* answer = std::get_if<proxy::AnswerRequest>(&verdict);
+  ASSERT_NE(answer, nullptr);
+  auto resp = decode_body<kafka::ProduceResponse>(answer->response, 0, kProduceVersion,
+                                                  kafka::MessageKind::kResponse);
+  EXPECT_EQ(resp.responses.at(0).partition_responses.at(0).error_code, 87);
+
+  make_filter(std::string(kPolicy) + "unresolved_kek: passthrough\n");
+  auto batch = make_batch(kRecords, Codec::kNone);
+  auto pass = request(produce_frame({{"enc-x", {{0, batch}}}}));
+  EXPECT_EQ(forwarded_records(pass), batch);
+}
+
+TEST_F(FilterTest, ARecordCarryingTheReservedHeaderIsRefused) {
+  make_filter(kPolicy);
+  auto forged = make_batch({{"k", "v", {{"kenc", "\x01"}}, 0}}, Codec::kNone);
+  auto verdict = request(produce_frame({{"enc-orders", {{0, forged}}}}));
+  auto* answer = std::get_if<proxy::AnswerRequest>(&verdict);
+  ASSERT_NE(answer, nullptr);
+  auto resp = decode_body<kafka::ProduceResponse>(answer->response, 0, kProduceVersion,
+                                                  kafka::MessageKind::kResponse);
+  EXPECT_EQ(resp.responses.at(0).partition_responses.at(0).error_code, 87);
+}
+
+TEST_F(FilterTest, ProduceByTopicIdNeedsAKnownId) {
+  make_filter(kPolicy);
+  kafka::Uuid id{};
+  id[0] = 0x42;
+  auto batch = make_batch(kRecords, Codec::kNone);
+  auto unknown = request(produce_frame({{"enc-ids", {{0, batch}}}}, 13, -1, {{"enc-ids", id}}), 13);
+  auto* answer = std::get_if<proxy::AnswerRequest>(&unknown);
+  ASSERT_NE(answer, nullptr);
+  auto resp =
+      decode_body<kafka::ProduceResponse>(answer->response, 0, 13, kafka::MessageKind::kResponse);
+  EXPECT_EQ(resp.responses.at(0).topic_id, id);
+  EXPECT_EQ(resp.responses.at(0).partition_responses.at(0).error_code, 100);  // UNKNOWN_TOPIC_ID
+
+  topic_ids->learn(id, "enc-ids");
+  auto known = request(produce_frame({{"enc-ids", {{0, batch}}}}, 13, -1, {{"enc-ids", id}}), 13);
+  auto* fwd = std::get_if<proxy::ForwardRequest>(&known);
+  ASSERT_NE(fwd, nullptr);
+  auto req = decode_body<kafka::ProduceRequest>(fwd->request, 0, 13, kafka::MessageKind::kRequest);
+  auto seen = read_records(req.topic_data.at(0).partition_data.at(0).records->view());
+  EXPECT_EQ(seen.at(0).headers.back().first, "kenc");
+}
+
+TEST_F(FilterTest, ATamperedRecordFailsItsPartitionButDeliversTheBatchesBeforeIt) {
+  make_filter(kPolicy);
+  auto first = forwarded_records(
+      request(produce_frame({{"enc-t", {{0, make_batch(kRecords, Codec::kNone)}}}})));
+  auto second = forwarded_records(
+      request(produce_frame({{"enc-t", {{0, make_batch(kRecords, Codec::kNone)}}}})));
+  // The broker's second batch follows the first at offset 4; flip a ciphertext byte in it and
+  // fix the CRC, as a malicious broker operator could.
+  std::vector<kafka::records::RecordsEntry> entries;
+  ASSERT_TRUE(kafka::records::parse_records(second, entries).ok());
+  std::vector<uint8_t> tampered = second;
+  tampered[tampered.size() - 30] ^= 0x01;
+  kafka::records::BatchHeader h = entries[0].batch.header;
+  h.base_offset = 4;
+  kafka::records::finish_batch(h, tampered);
+
+  std::vector<uint8_t> both = first;
+  both.insert(both.end(), tampered.begin(), tampered.end());
+  auto fetched = response(1, kFetchVersion, fetch_frame("enc-t", {both, tampered}));
+  auto resp =
+      decode_body<kafka::FetchResponse>(fetched, 1, kFetchVersion, kafka::MessageKind::kResponse);
+  const auto& p0 = resp.responses.at(0).partitions.at(0);
+  EXPECT_EQ(p0.error_code, 0);
+  EXPECT_EQ(read_records(p0.records->view()).size(), kRecords.size()) << "only the good batch";
+  const auto& p1 = resp.responses.at(0).partitions.at(1);
+  EXPECT_EQ(p1.error_code, 2);  // CORRUPT_MESSAGE: the consumer application hears of it
+  EXPECT_TRUE(p1.records->empty());
+}
+
+TEST_F(FilterTest, AnUnavailableKeyBrokerOnFetchGivesARetriableError) {
+  make_filter(kPolicy);
+  auto stored = forwarded_records(
+      request(produce_frame({{"enc-u", {{0, make_batch(kRecords, Codec::kNone)}}}})));
+  make_filter(kPolicy);  // a fresh proxy: nothing cached
+  kb.unwrap_error = make_error(ErrorCode::kUnavailable, "key broker down");
+  auto fetched = response(1, kFetchVersion, fetch_frame("enc-u", {stored}));
+  auto resp =
+      decode_body<kafka::FetchResponse>(fetched, 1, kFetchVersion, kafka::MessageKind::kResponse);
+  EXPECT_EQ(resp.responses.at(0).partitions.at(0).error_code, -1);  // consumers retry
+  EXPECT_TRUE(resp.responses.at(0).partitions.at(0).records->empty());
+
+  kb.unwrap_error.reset();
+  auto retried = response(1, kFetchVersion, fetch_frame("enc-u", {stored}));
+  auto ok =
+      decode_body<kafka::FetchResponse>(retried, 1, kFetchVersion, kafka::MessageKind::kResponse);
+  EXPECT_EQ(read_records(ok.responses.at(0).partitions.at(0).records->view()).at(0).value,
+            kRecords[0].value);
+}
+
+TEST_F(FilterTest, ShareFetchIsDecryptedAndFailsWholePartitions) {
+  make_filter(kPolicy);
+  kafka::Uuid id{};
+  id[15] = 9;
+  topic_ids->learn(id, "enc-share");
+  auto stored = forwarded_records(
+      request(produce_frame({{"enc-share", {{0, make_batch(kRecords, Codec::kSnappy)}}}})));
+  kafka::ShareFetchResponse resp;
+  kafka::ShareFetchResponse::ShareFetchableTopicResponse t;
+  t.topic_id = id;
+  t.partitions.emplace_back();
+  t.partitions.back().records = SharedBytes(stored);
+  kafka::ShareFetchResponse::AcquiredRecords acquired;
+  acquired.first_offset = 0;
+  acquired.last_offset = 3;
+  acquired.delivery_count = 1;
+  t.partitions.back().acquired_records.push_back(acquired);
+  resp.responses.push_back(t);
+  auto out = response(78, 1, response_frame(resp, 78, 1));
+  auto decoded = decode_body<kafka::ShareFetchResponse>(out, 78, 1, kafka::MessageKind::kResponse);
+  auto plain = read_records(decoded.responses.at(0).partitions.at(0).records.view());
+  ASSERT_EQ(plain.size(), kRecords.size());
+  EXPECT_EQ(plain[3].value, kRecords[3].value);
+  EXPECT_EQ(decoded.responses.at(0).partitions.at(0).acquired_records.size(), 1u);
+
+  make_filter(kPolicy);
+  kb.unwrap_error = make_error(ErrorCode::kDataLoss, "does not unwrap");
+  auto failed = response(78, 1, response_frame(resp, 78, 1));
+  auto f = decode_body<kafka::ShareFetchResponse>(failed, 78, 1, kafka::MessageKind::kResponse);
+  EXPECT_EQ(f.responses.at(0).partitions.at(0).error_code, 2);
+  EXPECT_TRUE(f.responses.at(0).partitions.at(0).acquired_records.empty());
+}
+
+}  // namespace
+}  // namespace kenc::record_encryption
