@@ -185,7 +185,8 @@ kcat -b "127.0.0.1:$proxy_port" -C -t orders -o beginning -c 5 -e -q -f '   %k =
   fail "consuming through the proxy"
 
 say "Reading the same records DIRECTLY FROM KAFKA at 127.0.0.1:$broker_port (what the broker stores: ciphertext)"
-note "value shown as its first 48 bytes in hex; the header kenc=\\x01 marks cipher record format v1"
+note "each value is a cipher record: the KEK name, the DEK wrapped by the KEK, then the encrypted"
+note "value (bytes shown as '.' when not printable); the header kenc=\\x01 marks format version 1"
 kcat -b "127.0.0.1:$broker_port" -C -t orders -o beginning -c 5 -e -q \
   -f '%k\t%h\t%S\t%s\n' >"$demo/direct.out" || fail "consuming directly from Kafka"
 python3 - "$demo/direct.out" <<'PY'
@@ -200,7 +201,8 @@ while pos < len(data):
     size = int(data[pos:size_end]); pos = size_end + 1
     value = data[pos:pos + size]; pos += size + 1
     shown = headers.decode("latin-1").replace("\x01", "\\x01")
-    print(f"   {key.decode()} => headers [{shown}] value {size} bytes: {value[:48].hex()}...")
+    printable = "".join(chr(b) if 0x21 <= b < 0x7f else "." for b in value)
+    print(f"   {key.decode()} => headers [{shown}] value ({size} bytes) {printable[:90]}...")
 PY
 if grep -q "4111-1111" "$demo/direct.out"; then
   fail "a card number is readable directly in Kafka: the records were not encrypted"
@@ -210,6 +212,10 @@ note "no card number appears in what Kafka returns: the values are encrypted"
 say "The key broker's audit log (one line per key request; no key material)"
 sed 's/^/   /' "$demo/keybroker-audit.jsonl"
 note "KEKs in the local KMS file: $(python3 -c 'import json,sys; print(", ".join(json.load(open(sys.argv[1]))["keks"]))' "$demo/keks.json")"
+
+say "The proxy's encryption metrics (http://127.0.0.1:$proxy_admin_port/metrics)"
+curl -sf "http://127.0.0.1:$proxy_admin_port/metrics" |
+  grep -E '^kenc_proxy_encryption_(records|dek_leases|dek_unwraps)_total' | grep -v ' 0$' | sed 's/^/   /' || true
 
 say "Step 7/7: stopping the proxy, the key broker and Kafka"
 stop() {  # stop NAME PID: SIGTERM, wait for the exit status
@@ -228,5 +234,5 @@ kill -TERM "$kafka_pid"
 status=0
 wait "$kafka_pid" || status=$?
 kafka_pid=""
-note "kafka stopped (exit status $status)"
+note "kafka stopped (exit status $status; 143 is the JVM's normal answer to SIGTERM)"
 say "Demo finished: everything stopped"
