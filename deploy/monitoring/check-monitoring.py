@@ -12,7 +12,10 @@
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 
 try:
     import yaml
@@ -73,6 +76,32 @@ def check_expression(where, expr):
         fail(f"{where}: empty selector in {expr}")
 
 
+def promtool_check(dashboard):
+    """With promtool (Debian package prometheus) installed, Prometheus itself parses the alert
+    rules and every dashboard query (as recording rules, Grafana variables replaced)."""
+    promtool = shutil.which("promtool")
+    if not promtool:
+        print("note promtool not installed (Debian package prometheus): PromQL not parsed by Prometheus")
+        return
+    result = subprocess.run([promtool, "check", "rules", os.path.join(HERE, "kenc-alerts.yaml")],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        fail(f"promtool rejects kenc-alerts.yaml:\n{result.stdout}{result.stderr}")
+    rules = []
+    for panel in dashboard["panels"]:
+        for i, target in enumerate(panel.get("targets", [])):
+            expr = (target["expr"].replace("$__rate_interval", "5m")
+                    .replace("$proxy", ".*").replace("$keybroker", ".*"))
+            rules.append({"record": f"kenc:panel_{panel['id']}_{i}", "expr": expr})
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+        yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}, f)
+        f.flush()
+        result = subprocess.run([promtool, "check", "rules", f.name], capture_output=True, text=True)
+    if result.returncode != 0:
+        fail(f"promtool rejects a dashboard query:\n{result.stdout}{result.stderr}")
+    print(f"ok   promtool parses the alert rules and all {len(rules)} dashboard queries")
+
+
 def main():
     metrics = listed_metrics()
     series = series_names(metrics)
@@ -121,6 +150,7 @@ def main():
     if REQUIRED_ALERTS - alerts:
         fail(f"missing alerts: {sorted(REQUIRED_ALERTS - alerts)}")
     print(f"ok   kenc-alerts.yaml: {len(alerts)} alerts, required ones present, only listed metrics")
+    promtool_check(dashboard)
     print("check-monitoring: all checks passed")
 
 
