@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The demo: record encryption end to end on one machine, in about a minute once built.
+# The demo: record encryption end to end on one machine, in about 15 seconds once built.
 #
 #   1. installs what is missing (scripts/setup.sh) and builds kenc-proxy and kenc-keybroker;
 #   2. starts a local Apache Kafka broker, the key broker with the embedded local KMS (KEKs are
