@@ -4,6 +4,7 @@
 // keys, no export, no rotation).
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -12,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
+#include <vector>
 
 #include "proxy/keybroker_client/keybroker_client.h"
 #include "tests/integration/keybroker/keybroker_daemon.h"
@@ -66,8 +68,10 @@ TEST(DeployVault, SetupApproleGivesTheKeyBrokerWhatItNeedsAndNothingMore) {
   ASSERT_EQ(::stat(secret_id_file.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u) << "the secret_id file must be private";
 
-  // The key broker with the AppRole credentials; its own authorization allows every KEK, so
-  // what is refused below is refused by the Vault policy.
+  // The key broker runs deploy/config/keybroker.yaml, the example for production, with this
+  // machine's addresses and files put in, and the AppRole credentials the script produced. Its
+  // own authorization is widened to every KEK, so what is refused below is refused by the Vault
+  // policy.
   TestCa ca("kenc deploy-vault test CA");
   auto [server_cert, server_key] =
       ca.issue({"keybroker", "DNS:localhost,IP:127.0.0.1"}).write(dir, "server");
@@ -76,15 +80,24 @@ TEST(DeployVault, SetupApproleGivesTheKeyBrokerWhatItNeedsAndNothingMore) {
   const std::string ca_file = dir + "/ca.crt";
   std::ofstream(ca_file) << ca.cert_pem();
   const int port = free_port();
-  const std::string config =
-      "listen: 127.0.0.1:" + std::to_string(port) + "\ntls:\n  ca_file: " + ca_file +
-      "\n  cert_file: " + server_cert + "\n  key_file: " + server_key +
-      "\nkms:\n  type: vault\n  call_timeout: 3s\n  vault:\n    address: " + bao.address() +
-      "\n    auth_method: approle\n    role_id: " + role_id +
-      "\n    secret_id_file: " + secret_id_file + "\n    max_retries: 0\n" + "audit:\n  path: '" +
-      dir + "/audit.jsonl'\n" +
-      "authorization:\n  rules:\n    - identities: ['spiffe://kenc/proxy/*']\n"
-      "      keks: ['*']\n      operations: [lease, unwrap, resolve]\n";
+  YAML::Node example =
+      YAML::LoadFile(std::string(KENC_SOURCE_DIR) + "/deploy/config/keybroker.yaml");
+  example["listen"] = "127.0.0.1:" + std::to_string(port);
+  example["tls"]["ca_file"] = ca_file;
+  example["tls"]["cert_file"] = server_cert;
+  example["tls"]["key_file"] = server_key;
+  YAML::Node vault = example["kms"]["vault"];
+  ASSERT_EQ(vault["auth_method"].as<std::string>(), "approle");
+  vault["address"] = bao.address();
+  vault.remove("ca_file");  // the test server speaks plain HTTP
+  vault["role_id"] = role_id;
+  vault["secret_id_file"] = secret_id_file;
+  example["audit"]["path"] = dir + "/audit.jsonl";
+  example["admin"]["listen"] = "127.0.0.1:" + std::to_string(free_port());
+  example["authorization"]["rules"][0]["keks"] = std::vector<std::string>{"*"};
+  YAML::Emitter emitter;
+  emitter << example;
+  const std::string config = emitter.c_str();
   KeybrokerDaemon daemon(dir, "broker", config, port);
   ASSERT_EQ(daemon.start(), "");
 
