@@ -48,6 +48,11 @@ EncryptionMetricFamilies::EncryptionMetricFamilies(std::shared_ptr<admin::Metric
           "kenc_proxy_encryption_dek_unwraps_total",
           "EDEK unwraps requested from the key broker (DEK cache misses), by outcome.",
           {"virtual_cluster", "outcome"})),
+      lease_waits(registry->counter_family(
+          "kenc_proxy_encryption_lease_waits_total",
+          "Produce partitions that waited for a DEK lease (the first of a KEK, or after an "
+          "outage); in steady state leases are renewed ahead and this stays flat.",
+          {"virtual_cluster"})),
       produce_errors(registry->counter_family(
           "kenc_proxy_encryption_produce_partition_errors_total",
           "Produce partitions answered with an error instead of being forwarded, by reason.",
@@ -68,7 +73,8 @@ EncryptionMetrics::EncryptionMetrics(std::shared_ptr<EncryptionMetricFamilies> f
       leases_ok_(families_->leases.with({vc, "granted"})),
       leases_failed_(families_->leases.with({vc, "failed"})),
       unwraps_ok_(families_->unwraps.with({vc, "ok"})),
-      unwraps_failed_(families_->unwraps.with({vc, "failed"})) {
+      unwraps_failed_(families_->unwraps.with({vc, "failed"})),
+      lease_waits_(families_->lease_waits.with({vc})) {
   EncryptionMetricFamilies& f = *families_;
   for (size_t i = 0; i < produce_failures_.size(); ++i) {
     const char* reason = partition_failure_name(static_cast<PartitionFailure>(i));

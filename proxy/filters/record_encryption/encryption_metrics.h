@@ -35,6 +35,7 @@ struct EncryptionMetricFamilies {
   admin::CounterFamily& passthrough;
   admin::CounterFamily& leases;
   admin::CounterFamily& unwraps;
+  admin::CounterFamily& lease_waits;
   admin::CounterFamily& produce_errors;
   admin::CounterFamily& fetch_errors;
 };
@@ -52,6 +53,7 @@ class EncryptionMetrics {
   void plaintext_passthrough() { passthrough_.inc(); }
   void lease(bool ok) { (ok ? leases_ok_ : leases_failed_).inc(); }
   void unwrap(bool ok) { (ok ? unwraps_ok_ : unwraps_failed_).inc(); }
+  void lease_wait() { lease_waits_.inc(); }
 
  private:
   std::shared_ptr<EncryptionMetricFamilies> families_;
@@ -64,6 +66,7 @@ class EncryptionMetrics {
   admin::Counter& leases_failed_;
   admin::Counter& unwraps_ok_;
   admin::Counter& unwraps_failed_;
+  admin::Counter& lease_waits_;
   std::array<admin::Counter*, static_cast<size_t>(PartitionFailure::kCount)> produce_failures_{};
   std::array<admin::Counter*, static_cast<size_t>(PartitionFailure::kCount)> fetch_failures_{};
 };

@@ -250,6 +250,9 @@ asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter
   } else if (fast->has_value()) {
     reservation = std::move(**fast);
   } else {
+    if (deps_.metrics) {
+      deps_.metrics->lease_wait();
+    }
     auto leases = deps_.leases;
     std::string alias = decision.kek_alias;
     std::function<void(std::function<void(Result<LeaseReservation>)>)> start =
