@@ -16,6 +16,9 @@ struct Codec {
   int id;  // the batch attribute bits
 };
 
+// For gtest's messages: the codec's name instead of the struct's bytes.
+void PrintTo(const Codec& codec, std::ostream* os) { *os << codec.name; }
+
 class EveryCodec : public EndToEndTest, public ::testing::WithParamInterface<Codec> {};
 
 TEST_P(EveryCodec, RecordsRoundTripAndAreStoredEncryptedWithTheSameCodec) {
