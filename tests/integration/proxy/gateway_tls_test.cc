@@ -336,5 +336,18 @@ TEST_F(GatewayTls, ABrokerBeyondTheNodeIdRangeIsLeftOutAndReported) {
       << metrics.output;
 }
 
+TEST(GatewayConfigCheck, SniRoutingWithoutTlsIsAConfigurationError) {
+  RunDir dir("gateway-sni-check");
+  std::ofstream(dir.file("sni.yaml")) << "virtual_clusters:\n  - name: x\n    upstream:\n"
+                                         "      bootstrap_servers: [\"127.0.0.1:9092\"]\n"
+                                         "    gateway:\n      bootstrap: \"127.0.0.1:19093\"\n"
+                                         "      sni: {domain: kafka.test}\n";
+  auto result =
+      run_command({KENC_PROXY_BINARY, "--check-config", "--config", dir.file("sni.yaml")});
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_NE(result.output.find("virtual_clusters[0].gateway.tls"), std::string::npos)
+      << result.output;
+}
+
 }  // namespace
 }  // namespace kenc::testworld
