@@ -12,9 +12,12 @@ namespace kenc::proxy {
 //
 // `send` queues `request` (a whole frame: size prefix, request header, body) behind the
 // requests already forwarded and resolves with the broker's response frame. The connection
-// replaces the frame's correlation id with one of its own that no outstanding client request
-// uses, and keeps the response away from the client, whose responses still leave in request
-// order. Errors: kUnavailable when the connection closes before the response arrives.
+// replaces the frame's correlation id with one of its own (counting up from INT32_MIN, away from
+// the ids clients count up from 0, and never one a request awaiting the broker uses). A broker
+// answers a connection's requests in order, so the response is matched by position: even a
+// client that later reuses the id cannot get it. It never reaches the client, whose responses
+// still leave in request order. Errors: kUnavailable when the connection closes before the response
+// arrives.
 //
 // Sending from on_request delays that request (and those behind it) by one broker round trip;
 // the client's earlier requests are unaffected. Valid only while the filter call that received
