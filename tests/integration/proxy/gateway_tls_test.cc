@@ -19,7 +19,7 @@
 #include <sstream>
 #include <thread>
 
-#include "tests/integration/keybroker/test_pki.h"
+#include "tests/world/keybroker/test_pki.h"
 #include "tests/world/base/peer_connections.h"
 #include "tests/world/base/process.h"
 #include "tests/world/base/run_dir.h"
