@@ -223,7 +223,14 @@ Result<std::vector<uint8_t>> intersect_api_versions(
                            if (api == nullptr) {
                              return true;  // a filter needs it decoded, the codec cannot
                            }
-                           entry.min_version = std::max(entry.min_version, api->lowest_version);
+                           // Produce keeps the broker's minimum: librdkafka only compresses
+                           // with gzip/snappy/lz4 when Produce v0 is listed (Kafka 4 brokers
+                           // list it for that reason while refusing v0-v2). A client that sends
+                           // a version below the codec's is refused by the filters that decode
+                           // Produce, never forwarded unencrypted.
+                           if (entry.api_key != kProduce) {
+                             entry.min_version = std::max(entry.min_version, api->lowest_version);
+                           }
                            entry.max_version = std::min(entry.max_version, api->highest_version);
                            return entry.min_version > entry.max_version;
                          });

@@ -354,19 +354,25 @@ TEST(ApiVersionsIntersection, FilteredKeysAreClampedToTheCodec) {
   const int16_t v = 3;
   kafka::ApiVersionsResponse m;
   m.api_keys.push_back({0, 0, 99, {}});    // Produce: a filter decodes it
+  m.api_keys.push_back({1, 0, 99, {}});    // Fetch: a filter decodes it
   m.api_keys.push_back({3, 0, 99, {}});    // Metadata: nobody decodes it here
   m.api_keys.push_back({999, 0, 1, {}});   // unknown to the codec but a filter wants it
   m.api_keys.push_back({1000, 0, 1, {}});  // unknown and not filtered: passes untouched
   auto out = intersect_api_versions(v, encode_response(m, v),
-                                    [](int16_t key) { return key == 0 || key == 999; });
+                                    [](int16_t key) { return key <= 1 || key == 999; });
   ASSERT_TRUE(out.ok()) << out.error().to_string();
   auto got = decode_response<kafka::ApiVersionsResponse>(*out, v);
-  ASSERT_EQ(got.api_keys.size(), 3u);
+  ASSERT_EQ(got.api_keys.size(), 4u);
   EXPECT_EQ(got.api_keys[0].api_key, 0);
   EXPECT_EQ(got.api_keys[0].max_version, kafka::find_api(0)->highest_version);
-  EXPECT_EQ(got.api_keys[1].api_key, 3);
-  EXPECT_EQ(got.api_keys[1].max_version, 99);
-  EXPECT_EQ(got.api_keys[2].api_key, 1000);
+  // Produce keeps the broker's minimum: librdkafka compresses only when v0 is listed.
+  EXPECT_EQ(got.api_keys[0].min_version, 0);
+  EXPECT_EQ(got.api_keys[1].api_key, 1);
+  EXPECT_EQ(got.api_keys[1].min_version, kafka::find_api(1)->lowest_version);
+  EXPECT_EQ(got.api_keys[1].max_version, kafka::find_api(1)->highest_version);
+  EXPECT_EQ(got.api_keys[2].api_key, 3);
+  EXPECT_EQ(got.api_keys[2].max_version, 99);
+  EXPECT_EQ(got.api_keys[3].api_key, 1000);
 }
 
 }  // namespace
