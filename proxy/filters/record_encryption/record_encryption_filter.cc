@@ -39,6 +39,8 @@ constexpr int16_t kFirstProduceWithErrorMessage = 8;
 constexpr int16_t kUnknownServerError = -1;
 constexpr int16_t kCorruptMessage = 2;
 constexpr int16_t kRequestTimedOut = 7;  // retriable: the producer retries the same batch
+constexpr int16_t kMessageTooLarge = 10;
+constexpr int16_t kRecordListTooLarge = 18;
 constexpr int16_t kTopicAuthorizationFailed = 29;
 constexpr int16_t kInvalidRecord = 87;
 constexpr int16_t kUnknownTopicId = 100;
@@ -161,7 +163,19 @@ struct RecordEncryptionFilter::ProduceFailures {
     }
     topics.push_back(Topic{name, id, {std::move(p)}});
   }
-  bool empty() const { return topics.empty(); }
+  bool empty() const { return topics.empty() && grown.empty(); }
+
+  // Partitions the filter encrypted whose batches hold several uncompressed records. If the
+  // broker refuses one as MESSAGE_TOO_LARGE (encryption pushed it over max.message.bytes), the
+  // Java producer would split it by batch.size, rebuild the same batch and resend it forever;
+  // the answer becomes RECORD_LIST_TOO_LARGE, which it reports instead.
+  struct Grown {
+    std::string name;
+    kafka::Uuid id{};
+    int32_t index;
+    size_t added_bytes;
+  };
+  std::vector<Grown> grown;
 };
 
 // What became of one partition's records.
@@ -174,6 +188,9 @@ struct RecordEncryptionFilter::PartitionOutcome {
   PartitionFailure reason = PartitionFailure::kInvalidRecords;
   std::string message;
   bool plaintext_passthrough = false;
+  // Produce: the encrypted records hold several uncompressed records in a batch (see Grown).
+  bool uncompressed_multi_record = false;
+  size_t added_bytes = 0;
   // Fetch: `failed` describes a batch that could not be decrypted, and `records` holds the
   // batches before it (delivered; the next fetch starts at the bad one).
   bool cut_short = false;
@@ -230,6 +247,7 @@ asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter
         "records of topic '" + topic + "' cannot be parsed: " + s.error().message);
   }
   uint64_t values = 0;
+  bool uncompressed_multi_record = false;
   for (const auto& entry : entries) {
     if (entry.kind != kafka::records::EntryKind::kBatch) {
       co_return PartitionOutcome::failure(
@@ -237,6 +255,9 @@ asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter
           "topic '" + topic + "' is encrypted; only complete magic v2 record batches can be");
     }
     values += static_cast<uint64_t>(entry.batch.header.record_count);
+    uncompressed_multi_record =
+        uncompressed_multi_record || (entry.batch.header.codec() == kafka::records::Codec::kNone &&
+                                      entry.batch.header.record_count > 1);
   }
   if (values == 0) {
     co_return PartitionOutcome{};
@@ -309,6 +330,8 @@ asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter
   }
   PartitionOutcome o;
   o.changed = true;
+  o.uncompressed_multi_record = uncompressed_multi_record;
+  o.added_bytes = out.size() > records.size() ? out.size() - records.size() : 0;
   o.records = SharedBytes(std::move(out));
   co_return o;
 }
@@ -416,6 +439,10 @@ asio::awaitable<proxy::RequestVerdict> RecordEncryptionFilter::on_request(
       if (outcome.changed) {
         part_it->records = std::move(outcome.records);
         changed = true;
+        if (outcome.uncompressed_multi_record) {
+          failures->grown.push_back(
+              {topic.name, topic.topic_id, part_it->index, outcome.added_bytes});
+        }
       }
       ++part_it;
     }
@@ -472,6 +499,25 @@ Frame RecordEncryptionFilter::merge_produce_failures(const RequestContext& conte
   }
   auto& produce = *kafka::message_cast<kafka::ProduceResponse>(*decoded->body);
   const bool by_id = context.api_version >= kFirstProduceWithTopicIds;
+  bool changed = !failures.topics.empty();
+  for (const auto& g : failures.grown) {
+    for (auto& t : produce.responses) {
+      if (by_id ? t.topic_id != g.id : t.name != g.name) {
+        continue;
+      }
+      for (auto& p : t.partition_responses) {
+        if (p.index == g.index && p.error_code == kMessageTooLarge) {
+          p.error_code = kRecordListTooLarge;
+          if (context.api_version >= kFirstProduceWithErrorMessage) {
+            p.error_message = "the batch is over the broker's max.message.bytes once encrypted (" +
+                              std::to_string(g.added_bytes) +
+                              " bytes added): lower the producer's batch.size";
+          }
+          changed = true;
+        }
+      }
+    }
+  }
   for (const auto& failed : failures.topics) {
     kafka::ProduceResponse::TopicProduceResponse* target = nullptr;
     for (auto& t : produce.responses) {
@@ -495,6 +541,10 @@ Frame RecordEncryptionFilter::merge_produce_failures(const RequestContext& conte
       }
       target->partition_responses.push_back(std::move(r));
     }
+  }
+  if (!changed) {
+    decoded->body.reset();
+    return response;
   }
   auto rebuilt = reassemble(response, decoded->header_bytes, produce, context.api_version);
   if (!rebuilt.ok()) {

@@ -470,6 +470,37 @@ TEST_F(FilterTest, AProduceVersionTheProxyCannotDecodeIsRefusedNotForwarded) {
   EXPECT_TRUE(threw) << "the connection must be closed";
 }
 
+TEST_F(FilterTest, ABatchEncryptionPushedOverTheSizeLimitGetsANonSplittableError) {
+  // The broker refuses the encrypted batch with MESSAGE_TOO_LARGE. For several uncompressed
+  // records the Java producer would split by batch.size into the same batch and resend it
+  // forever: the proxy answers RECORD_LIST_TOO_LARGE instead. Compressed batches keep
+  // MESSAGE_TOO_LARGE: there the split does make smaller batches.
+  make_filter(kPolicy);
+  for (Codec codec : {Codec::kNone, Codec::kLz4}) {
+    state = std::make_shared<proxy::RequestState>();
+    auto verdict = request(produce_frame({{"enc-big", {{0, make_batch(kRecords, codec)}}}}));
+    ASSERT_NE(std::get_if<proxy::ForwardRequest>(&verdict), nullptr);
+    kafka::ProduceResponse broker;
+    kafka::ProduceResponse::TopicProduceResponse t;
+    t.name = "enc-big";
+    t.partition_responses.emplace_back();
+    t.partition_responses.back().index = 0;
+    t.partition_responses.back().error_code = 10;  // MESSAGE_TOO_LARGE
+    broker.responses.push_back(t);
+    auto out = response(0, kProduceVersion, response_frame(broker, 0, kProduceVersion));
+    auto resp =
+        decode_body<kafka::ProduceResponse>(out, 0, kProduceVersion, kafka::MessageKind::kResponse);
+    const auto& p = resp.responses.at(0).partition_responses.at(0);
+    if (codec == Codec::kNone) {
+      EXPECT_EQ(p.error_code, 18);  // RECORD_LIST_TOO_LARGE
+      ASSERT_TRUE(p.error_message.has_value());
+      EXPECT_NE(p.error_message->find("batch.size"), std::string::npos);
+    } else {
+      EXPECT_EQ(p.error_code, 10);
+    }
+  }
+}
+
 TEST_F(FilterTest, PlaintextTopicsAreForwardedByteForByte) {
   make_filter(kPolicy);
   Frame original = produce_frame({{"public", {{0, make_batch(kRecords, Codec::kLz4)}}}});
