@@ -3,12 +3,11 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "tests/world/base/process.h"
 
@@ -19,8 +18,8 @@ struct TestRecord {
   std::optional<std::string> key;
   std::optional<std::string> value;
   std::vector<std::pair<std::string, std::optional<std::string>>> headers;
-  int32_t partition = -1;       // -1: let the producer choose
-  int64_t timestamp = -1;       // -1: let the producer choose
+  int32_t partition = -1;  // -1: let the producer choose
+  int64_t timestamp = -1;  // -1: let the producer choose
   // Filled in by consume (and offset/partition by produce):
   std::string topic;
   int64_t offset = -1;
@@ -50,10 +49,16 @@ class JavaClient {
   // Consumes until `count` records arrived or the timeout passed (then returns what it got).
   // Without a group it assigns every partition from the beginning; with one it subscribes
   // (set `group.protocol` to `consumer` for KIP-848, `classic` for the classic protocol).
-  static std::vector<TestRecord> consume(const std::string& bootstrap, const std::string& topic,
-                                         size_t count, const Properties& props = {},
-                                         const std::string& group = "",
-                                         std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  static std::vector<TestRecord> consume(
+      const std::string& bootstrap, const std::string& topic, size_t count,
+      const Properties& props = {}, const std::string& group = "",
+      std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+  // Reads every partition from the beginning up to the end offsets it finds at the start (no
+  // group). Throws if fewer than `at_least` records came before the timeout.
+  static std::vector<TestRecord> consume_all(
+      const std::string& bootstrap, const std::string& topic, size_t at_least,
+      const Properties& props = {}, std::chrono::milliseconds timeout = std::chrono::minutes(3));
 
   // Admin commands: create-topic T P RF [k=v...], delete-topic T, list-topics, describe-topic T,
   // describe-cluster. Returns the command's JSON answer.

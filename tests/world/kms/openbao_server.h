@@ -12,12 +12,17 @@
 namespace kenc::testworld {
 
 // A real OpenBao server in dev mode on 127.0.0.1 with Transit mounted at `transit/`. The
-// release binary comes from tools/openbao/fetch-openbao.sh (cached at ${KENC_WORLD_DIR}/bin/bao). Logs go to ${KENC_WORLD_DIR}/runs/kms-<pid>-<n>/ and are kept when a test failed.
+// release binary comes from tools/openbao/fetch-openbao.sh (cached at ${KENC_WORLD_DIR}/bin/bao).
+// Logs go to ${KENC_WORLD_DIR}/runs/kms-<pid>-<n>/ and are kept when a test failed.
 //
 // Dev mode keeps everything in memory: stop() + start() loses keys. Outage tests use pause() /
-// resume() (SIGSTOP / SIGCONT: the port stays open, calls time out) instead.
+// resume() (SIGSTOP / SIGCONT: the port stays open, calls time out), or `persistent`.
 struct OpenBaoOptions {
   bool tls = false;  // -dev-tls; the CA is ca_file()
+  // A real (non-dev) server with file storage in the run folder, initialised with one unseal
+  // key on the first start() and unsealed on every start(): stop() + start() is a real restart
+  // on the same port that keeps Transit keys. The root token is the one init returned. No TLS.
+  bool persistent = false;
   std::string root_token = "kenc-test-root";
 };
 
@@ -62,12 +67,15 @@ class OpenBaoServer {
 
  private:
   Status expect_ok(const Result<Reply>& reply, const std::string& what);
+  Status init_and_unseal();  // persistent mode
 
   OpenBaoOptions options_;
   std::string run_dir_;
   uint16_t port_ = 0;
   pid_t pid_ = -1;
   bool keep_logs_ = false;
+  std::string unseal_key_;        // persistent mode, after the first init
+  bool transit_mounted_ = false;  // persistent mode: the mount survives restarts
 };
 
 // Runs tools/openbao/fetch-openbao.sh into ${KENC_WORLD_DIR} and returns the binary's path, or
