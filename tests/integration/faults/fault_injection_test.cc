@@ -13,12 +13,10 @@
 
 #include <chrono>
 #include <fstream>
-#include <map>
 #include <memory>
 #include <thread>
 
 #include "tests/integration/faults/fault_support.h"
-#include "tests/world/base/peer_connections.h"
 #include "tests/world/base/process.h"
 #include "tests/world/kafka/kafka_environment.h"
 #include "tests/world/kms/openbao_server.h"
@@ -168,6 +166,16 @@ class BalancedProxies {
     }
   }
   Process& proxy(size_t i) { return *proxies_[i]; }
+  // Established connections from HAProxy to replica i's broker port(s).
+  int broker_connections(size_t i) const {
+    int count = 0;
+    for (int b = 1; b <= brokers_; ++b) {
+      auto ss = run_command(
+          {"ss", "-tnH", "state", "established", "dst", ip(i) + ":" + std::to_string(port_ + b)});
+      for (char c : ss.output) count += c == '\n';
+    }
+    return count;
+  }
   std::string logs() const {
     std::string out;
     for (size_t i = 0; i < 2; ++i) {
@@ -197,13 +205,13 @@ TEST(Faults, OneOfTwoProxiesBehindHAProxyKilledDuringIdempotentProduction) {
   stack.kafka().create_topic(run.topic, 3, 1);
 
   run_under_production(run, [&] {
-    // Kill the replica carrying more of the producer's traffic (most broker connections).
-    std::map<int, int> per_pid;
-    for (const auto& c : connections_to_port(stack.kafka().brokers()[0].port)) ++per_pid[c.pid];
-    size_t victim = per_pid[balanced.proxy(1).pid()] > per_pid[balanced.proxy(0).pid()] ? 1 : 0;
-    std::cout << "killing proxy " << victim + 1 << " (" << per_pid[balanced.proxy(victim).pid()]
-              << " broker connections; the other has " << per_pid[balanced.proxy(1 - victim).pid()]
-              << ")" << std::endl;
+    // Kill the replica that carries the producer's connection to the broker port (the one
+    // Produce requests go to); HAProxy put the bootstrap connection on either.
+    size_t victim = balanced.broker_connections(1) > balanced.broker_connections(0) ? 1 : 0;
+    std::cout << "killing proxy " << victim + 1 << " (" << balanced.broker_connections(victim)
+              << " client connections on the broker port; the other has "
+              << balanced.broker_connections(1 - victim) << ")" << std::endl;
+    EXPECT_GT(balanced.broker_connections(victim), 0);
     FaultTimes t;
     t.fault_ms = wall_ms();
     balanced.proxy(victim).kill();
@@ -218,7 +226,7 @@ TEST(Faults, OneOfTwoProxiesBehindHAProxyKilledDuringIdempotentProduction) {
 
 // --- OpenBao --------------------------------------------------------------------------------
 
-// A real restart: a file-storage server (not dev mode, whose keys live in memory) is stopped
+// A real restart: an integrated-storage server (not dev mode, whose keys live in memory) is stopped
 // with SIGTERM, started again on the same port and unsealed; Transit keys survive.
 TEST(Faults, OpenBaoRestartedDuringIdempotentProduction) {
   OpenBaoOptions bao_options;
@@ -232,7 +240,7 @@ TEST(Faults, OpenBaoRestartedDuringIdempotentProduction) {
   options.openbao = &openbao;
   options.keybroker_extra_yaml = kShortLeases;
   EncryptionStack stack(options);
-  FaultRun run{"OpenBao (file storage) stopped, restarted and unsealed", stack.proxy_bootstrap(),
+  FaultRun run{"OpenBao (raft storage) stopped, restarted and unsealed", stack.proxy_bootstrap(),
                stack.proxy_bootstrap(), topic_for("baorestart"), stack.kafka().log_dirs()};
   stack.create_kek("KEK_" + run.topic);
   stack.kafka().create_topic(run.topic, 3, 1);

@@ -134,13 +134,15 @@ Status OpenBaoServer::start() {
                                    "-dev-no-store-token"};
   if (options_.persistent) {
     const std::string hcl = run_dir_ + "/server.hcl";
-    std::ofstream(hcl) << "storage \"file\" {\n  path = \"" << run_dir_ << "/data\"\n}\n"
+    fs::create_directories(run_dir_ + "/data");
+    // Integrated storage (raft), one node: OpenBao has no `file` backend.
+    std::ofstream(hcl) << "storage \"raft\" {\n  path = \"" << run_dir_ << "/data\"\n"
+                       << "  node_id = \"kenc-test\"\n}\n"
                        << "listener \"tcp\" {\n  address = \"127.0.0.1:" << port_ << "\"\n"
                        << "  cluster_address = \"127.0.0.1:" << port_ + 1 << "\"\n"
                        << "  tls_disable = true\n}\n"
                        << "api_addr = \"http://127.0.0.1:" << port_ << "\"\n"
-                       << "cluster_addr = \"http://127.0.0.1:" << port_ + 1 << "\"\n"
-                       << "disable_mlock = true\n";
+                       << "cluster_addr = \"http://127.0.0.1:" << port_ + 1 << "\"\n";
     args = {*binary, "server", "-config=" + hcl};
   } else if (options_.tls) {
     fs::create_directories(run_dir_ + "/tls");
@@ -200,7 +202,9 @@ Status OpenBaoServer::start() {
 
 Status OpenBaoServer::init_and_unseal() {
   if (unseal_key_.empty()) {
-    auto init = call("PUT", "sys/init", R"({"secret_shares":1,"secret_threshold":1})");
+    // Raft storage makes init slow (seconds on a busy machine); a retry would find it done.
+    auto init = call("PUT", "sys/init", R"({"secret_shares":1,"secret_threshold":1})", nullptr,
+                     std::chrono::seconds(90));
     if (auto status = expect_ok(init, "init"); !status.ok()) return status;
     auto answer = nlohmann::json::parse(init->body, nullptr, false);
     if (answer.is_discarded() || !answer.contains("keys_base64") ||
@@ -210,7 +214,8 @@ Status OpenBaoServer::init_and_unseal() {
     unseal_key_ = answer["keys_base64"][0].get<std::string>();
     options_.root_token = answer["root_token"].get<std::string>();
   }
-  return expect_ok(call("PUT", "sys/unseal", nlohmann::json{{"key", unseal_key_}}.dump()),
+  return expect_ok(call("PUT", "sys/unseal", nlohmann::json{{"key", unseal_key_}}.dump(), nullptr,
+                        std::chrono::seconds(60)),
                    "unseal");
 }
 
@@ -240,14 +245,15 @@ void OpenBaoServer::resume() {
 
 Result<OpenBaoServer::Reply> OpenBaoServer::call(const std::string& method, const std::string& path,
                                                  const std::string& json_body,
-                                                 const std::string* token) {
+                                                 const std::string* token,
+                                                 std::chrono::milliseconds timeout) {
   HttpRequest request;
   request.method = method;
   request.url = address() + "/v1/" + path;
   request.body = json_body;
   request.headers.push_back("X-Vault-Token: " + (token ? *token : options_.root_token));
   request.connect_timeout = std::chrono::milliseconds(1000);
-  request.total_timeout = std::chrono::milliseconds(5000);
+  request.total_timeout = timeout;
   if (options_.tls) request.ca_file = ca_file();
   auto response = perform_http(request);
   if (!response.ok()) return response.error();

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/types.h>
 
+#include <chrono>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,9 +20,10 @@ namespace kenc::testworld {
 // resume() (SIGSTOP / SIGCONT: the port stays open, calls time out), or `persistent`.
 struct OpenBaoOptions {
   bool tls = false;  // -dev-tls; the CA is ca_file()
-  // A real (non-dev) server with file storage in the run folder, initialised with one unseal
-  // key on the first start() and unsealed on every start(): stop() + start() is a real restart
-  // on the same port that keeps Transit keys. The root token is the one init returned. No TLS.
+  // A real (non-dev) server with integrated (raft) storage in the run folder, initialised with one
+  // unseal key on the first start() and unsealed on every start(): stop() + start() is a real
+  // restart on the same port that keeps Transit keys. The root token is the one init returned. No
+  // TLS.
   bool persistent = false;
   std::string root_token = "kenc-test-root";
 };
@@ -52,7 +54,8 @@ class OpenBaoServer {
   };
   // One HTTP call to /v1/<path> with the given token (the root token by default).
   Result<Reply> call(const std::string& method, const std::string& path,
-                     const std::string& json_body = "", const std::string* token = nullptr);
+                     const std::string& json_body = "", const std::string* token = nullptr,
+                     std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   Status create_key(const std::string& name, const std::string& type = "aes256-gcm96");
   Status rotate_key(const std::string& name);
