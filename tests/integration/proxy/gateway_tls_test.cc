@@ -19,13 +19,13 @@
 #include <sstream>
 #include <thread>
 
-#include "tests/integration/keybroker/test_pki.h"
 #include "tests/world/base/peer_connections.h"
 #include "tests/world/base/process.h"
 #include "tests/world/base/run_dir.h"
 #include "tests/world/kafka/java_client.h"
 #include "tests/world/kafka/kafka_cluster.h"
 #include "tests/world/kafka/kafka_environment.h"
+#include "tests/world/keybroker/test_pki.h"
 
 namespace kenc::testworld {
 namespace {

@@ -21,11 +21,11 @@
 #include <thread>
 
 #include "proxy/server/proxy_server.h"
-#include "tests/world/keybroker/test_pki.h"
 #include "tests/world/base/peer_connections.h"
 #include "tests/world/kafka/java_client.h"
 #include "tests/world/kafka/kafka_cluster.h"
 #include "tests/world/kafka/kafka_environment.h"
+#include "tests/world/keybroker/test_pki.h"
 
 namespace kenc::proxy {
 namespace {

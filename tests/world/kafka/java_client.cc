@@ -74,7 +74,8 @@ std::string base64_decode(const std::string& text) {
 std::vector<TestRecord> JavaClient::produce(const std::string& bootstrap, const std::string& topic,
                                             const std::vector<TestRecord>& records,
                                             const Properties& props,
-                                            const std::string& transactional_id, bool abort) {
+                                            const std::string& transactional_id, bool abort,
+                                            std::chrono::milliseconds timeout) {
   std::string input;
   for (const auto& r : records) {
     nlohmann::json j;
@@ -92,7 +93,8 @@ std::vector<TestRecord> JavaClient::produce(const std::string& bootstrap, const 
     args.insert(args.end(), {"--transactional-id", transactional_id});
     if (abort) args.push_back("--abort");
   }
-  auto result = KafkaDistribution::get().run_java(kMainClass, with_props(args, props), input);
+  auto result =
+      KafkaDistribution::get().run_java(kMainClass, with_props(args, props), input, timeout);
   if (result.exit_code != 0) throw std::runtime_error("Java producer failed: " + result.output);
   auto lines = json_lines(result.output);
   if (lines.size() != records.size()) {

@@ -40,11 +40,12 @@ class JavaClient {
   // Produces the records (with producer properties such as acks, enable.idempotence,
   // compression.type). With a transactional id, all records go in one transaction that is
   // committed, or aborted when `abort`. Returns the records with their partition and offset.
-  static std::vector<TestRecord> produce(const std::string& bootstrap, const std::string& topic,
-                                         const std::vector<TestRecord>& records,
-                                         const Properties& props = {},
-                                         const std::string& transactional_id = "",
-                                         bool abort = false);
+  // The JVM is killed after `timeout` (the error then ends with "[killed after timeout]").
+  static std::vector<TestRecord> produce(
+      const std::string& bootstrap, const std::string& topic,
+      const std::vector<TestRecord>& records, const Properties& props = {},
+      const std::string& transactional_id = "", bool abort = false,
+      std::chrono::milliseconds timeout = std::chrono::minutes(3));
 
   // Consumes until `count` records arrived or the timeout passed (then returns what it got).
   // Without a group it assigns every partition from the beginning; with one it subscribes
