@@ -6,7 +6,7 @@
 #   scripts/test.sh --no-sanitize   skip the sanitizer pass
 #   scripts/test.sh -R REGEX        only the ctest tests matching REGEX (passed on to ctest)
 #   scripts/test.sh --faults        also the fault-injection tests (ctest label `faults`, about
-#                                   10 minutes); KENC_TEST_FAULTS=1 does the same (for .ci/run)
+#                                   2 minutes); KENC_TEST_FAULTS=1 does the same (for .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
