@@ -5,14 +5,18 @@
 #   scripts/test.sh                 build + all tests, then the unit tests under ASan/UBSan
 #   scripts/test.sh --no-sanitize   skip the sanitizer pass
 #   scripts/test.sh -R REGEX        only the ctest tests matching REGEX (passed on to ctest)
+#   scripts/test.sh --faults        also the fault-injection tests (ctest label `faults`, about
+#                                   2 minutes); KENC_TEST_FAULTS=1 does the same (for .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 sanitize=1
+faults=${KENC_TEST_FAULTS:-0}
 ctest_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-sanitize) sanitize=0 ;;
+    --faults) faults=1 ;;
     *) ctest_args+=("$1") ;;
   esac
   shift
@@ -27,7 +31,10 @@ jobs=$(nproc)
 cmake -S . -B build -G Ninja -DKENC_WERROR=$werror
 cmake --build build -j "$jobs"
 status=0
-ctest --test-dir build --output-on-failure -j "$jobs" "${ctest_args[@]}" || status=$?
+# The fault tests break and restart components under load for minutes: only when asked.
+label_args=()
+[ "$faults" = "1" ] || label_args=(-LE faults)
+ctest --test-dir build --output-on-failure -j "$jobs" "${label_args[@]}" "${ctest_args[@]}" || status=$?
 
 if [ $sanitize -eq 1 ] && [ ${#ctest_args[@]} -eq 0 ]; then
   echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"

@@ -9,6 +9,14 @@
 //   consume --bootstrap B --topic T --count N [--timeout-ms M] [--group G] [--prop k=v]...
 //       stdout: one JSON line per record {"topic","partition","offset","timestamp","timestampType",
 //               "key","value","headers"}; exits 3 if fewer than N records arrived in time
+//   produce-continuous --bootstrap B --topic T --run-id R --keys K --stop-file F
+//                      [--duration-ms D] [--rate N] [--value-bytes V] [--prop k=v]...
+//       sends records (key "key-<seq % K>", value "<R>-<seq>-" padded to V bytes) at about N/s
+//       until F exists or D ms passed, then flushes and waits for every send's outcome.
+//       stdout: {"ack":seq,"partition","offset","ms":wall-clock ms of the acknowledgement} per
+//       acknowledged record, {"fail":seq,"error":...,"ms"} per failed send, {"sent":n} at the end
+//   consume ... --to-end: reads every partition from the beginning up to its end offset at the
+//       start (instead of --count records)
 //   admin --bootstrap B (create-topic T P RF [k=v...] | delete-topic T | list-topics |
 //                        describe-topic T | describe-cluster) [--prop k=v]...
 import com.fasterxml.jackson.databind.JsonNode;
@@ -65,6 +73,8 @@ public final class KencTestClient {
         props.setProperty(kv.substring(0, eq), kv.substring(eq + 1));
       } else if (a.equals("--abort")) {
         opts.put("abort", "true");
+      } else if (a.equals("--to-end")) {
+        opts.put("to-end", "true");
       } else if (a.startsWith("--")) {
         opts.put(a.substring(2), args[++i]);
       } else {
@@ -75,6 +85,7 @@ public final class KencTestClient {
     switch (args[0]) {
       case "produce" -> System.exit(produce(opts, props));
       case "consume" -> System.exit(consume(opts, props));
+      case "produce-continuous" -> System.exit(produceContinuous(opts, props));
       case "admin" -> System.exit(admin(positional, props));
       default -> {
         System.err.println("unknown mode " + args[0]);
@@ -134,6 +145,69 @@ public final class KencTestClient {
     return 0;
   }
 
+  // The fault tests' load: a steady stream of numbered records whose acknowledgements (and
+  // failures) are printed as they happen, so the test can tell when production resumed after a
+  // fault. Keys are a function of the sequence number, so each key, and thus each partition,
+  // sees increasing sequence numbers: the verifier checks that order on the way back.
+  private static int produceContinuous(Map<String, String> opts, Properties props)
+      throws Exception {
+    props.setProperty("key.serializer", ByteArraySerializer.class.getName());
+    props.setProperty("value.serializer", ByteArraySerializer.class.getName());
+    String topic = opts.get("topic");
+    String runId = opts.get("run-id");
+    int keys = Integer.parseInt(opts.getOrDefault("keys", "12"));
+    long durationMs = Long.parseLong(opts.getOrDefault("duration-ms", "600000"));
+    int rate = Integer.parseInt(opts.getOrDefault("rate", "500"));
+    int valueBytes = Integer.parseInt(opts.getOrDefault("value-bytes", "100"));
+    java.io.File stopFile = new java.io.File(opts.get("stop-file"));
+    java.io.PrintStream out = System.out;
+    final long began = System.currentTimeMillis();
+    long start = began;
+    long seq = 0;
+    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props)) {
+      while (System.currentTimeMillis() - began < durationMs && !stopFile.exists()) {
+        // Paced by wall clock: after a stall (send() blocks while the buffer is full) the loop
+        // catches up only up to one second's worth, so an outage does not end in a burst.
+        long due = (System.currentTimeMillis() - start) * rate / 1000;
+        if (seq >= due) {
+          Thread.sleep(2);
+          continue;
+        }
+        if (due - seq > rate) {
+          start += (due - seq - rate) * 1000 / rate;
+          due = seq + rate;
+        }
+        final long n = seq++;
+        StringBuilder value = new StringBuilder(runId).append('-').append(n).append('-');
+        while (value.length() < valueBytes) value.append('x');
+        producer.send(new ProducerRecord<>(topic, ("key-" + (n % keys)).getBytes(
+                StandardCharsets.UTF_8), value.toString().getBytes(StandardCharsets.UTF_8)),
+            (md, error) -> {
+              ObjectNode line = JSON.createObjectNode();
+              if (error == null) {
+                line.put("ack", n);
+                line.put("partition", md.partition());
+                line.put("offset", md.offset());
+              } else {
+                line.put("fail", n);
+                line.put("error", error.toString());
+              }
+              line.put("ms", System.currentTimeMillis());
+              synchronized (out) {
+                out.println(line.toString());
+                out.flush();
+              }
+            });
+      }
+      producer.flush();
+    }
+    synchronized (out) {
+      out.println("{\"sent\":" + seq + "}");
+      out.flush();
+    }
+    return 0;
+  }
+
   private static int consume(Map<String, String> opts, Properties props) throws Exception {
     props.setProperty("key.deserializer", ByteArrayDeserializer.class.getName());
     props.setProperty("value.deserializer", ByteArrayDeserializer.class.getName());
@@ -144,6 +218,7 @@ public final class KencTestClient {
     String group = opts.get("group");
     if (group != null) props.setProperty("group.id", group);
     long seen = 0;
+    Map<TopicPartition, Long> ends = null;
     try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props)) {
       if (group != null) {
         consumer.subscribe(Collections.singletonList(topic));
@@ -157,9 +232,11 @@ public final class KencTestClient {
         for (PartitionInfo p : infos) parts.add(new TopicPartition(topic, p.partition()));
         consumer.assign(parts);
         consumer.seekToBeginning(parts);
+        if (opts.containsKey("to-end")) ends = consumer.endOffsets(parts);
       }
       long deadline = System.currentTimeMillis() + timeoutMs;
-      while (seen < count && System.currentTimeMillis() < deadline) {
+      while ((ends != null ? !reached(consumer, ends) : seen < count)
+          && System.currentTimeMillis() < deadline) {
         for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
           ObjectNode out = JSON.createObjectNode();
           out.put("topic", r.topic());
@@ -182,11 +259,24 @@ public final class KencTestClient {
       if (group != null) consumer.commitSync();
     }
     System.out.flush();
+    if (ends != null && seen < count) {
+      System.err.println("consumed " + seen + " records, fewer than the " + count + " expected");
+      return 3;
+    }
     if (seen < count) {
       System.err.println("consumed " + seen + " of " + count + " records before the timeout");
       return 3;
     }
     return 0;
+  }
+
+  // Whether the consumer's position reached the end offset of every partition.
+  private static boolean reached(KafkaConsumer<byte[], byte[]> consumer,
+      Map<TopicPartition, Long> ends) {
+    for (Map.Entry<TopicPartition, Long> e : ends.entrySet()) {
+      if (consumer.position(e.getKey()) < e.getValue()) return false;
+    }
+    return true;
   }
 
   private static int admin(List<String> args, Properties props) throws Exception {

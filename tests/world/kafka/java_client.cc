@@ -45,6 +45,8 @@ std::optional<std::string> from_optional_b64(const nlohmann::json& j) {
 
 }  // namespace
 
+static std::vector<TestRecord> parse_records(const std::string& output);
+
 std::string base64_encode(const std::string& bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3), '\0');
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
@@ -127,8 +129,36 @@ std::vector<TestRecord> JavaClient::consume(const std::string& bootstrap, const 
   if (result.exit_code != 0 && result.exit_code != 3) {
     throw std::runtime_error("Java consumer failed: " + result.output);
   }
+  return parse_records(result.output);
+}
+
+std::vector<TestRecord> JavaClient::consume_all(const std::string& bootstrap,
+                                                const std::string& topic, size_t at_least,
+                                                const Properties& props,
+                                                std::chrono::milliseconds timeout) {
+  std::vector<std::string> args = {"consume",
+                                   "--bootstrap",
+                                   bootstrap,
+                                   "--topic",
+                                   topic,
+                                   "--count",
+                                   std::to_string(at_least),
+                                   "--timeout-ms",
+                                   std::to_string(timeout.count()),
+                                   "--to-end"};
+  auto result = KafkaDistribution::get().run_java(kMainClass, with_props(args, props), "",
+                                                  timeout + std::chrono::seconds(60));
+  if (result.exit_code != 0) {
+    throw std::runtime_error(
+        "Java consumer (to the end) failed, exit " + std::to_string(result.exit_code) + ": " +
+        result.output.substr(result.output.size() > 4000 ? result.output.size() - 4000 : 0));
+  }
+  return parse_records(result.output);
+}
+
+static std::vector<TestRecord> parse_records(const std::string& output) {
   std::vector<TestRecord> out;
-  for (const auto& j : json_lines(result.output)) {
+  for (const auto& j : json_lines(output)) {
     TestRecord r;
     r.topic = j["topic"].get<std::string>();
     r.partition = j["partition"].get<int32_t>();

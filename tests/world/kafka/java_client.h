@@ -55,6 +55,12 @@ class JavaClient {
       const Properties& props = {}, const std::string& group = "",
       std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
+  // Reads every partition from the beginning up to the end offsets it finds at the start (no
+  // group). Throws if fewer than `at_least` records came before the timeout.
+  static std::vector<TestRecord> consume_all(
+      const std::string& bootstrap, const std::string& topic, size_t at_least,
+      const Properties& props = {}, std::chrono::milliseconds timeout = std::chrono::minutes(3));
+
   // Admin commands: create-topic T P RF [k=v...], delete-topic T, list-topics, describe-topic T,
   // describe-cluster. Returns the command's JSON answer.
   static nlohmann::json admin(const std::string& bootstrap, const std::vector<std::string>& args,

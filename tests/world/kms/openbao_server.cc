@@ -96,8 +96,8 @@ Result<std::string> ensure_kms_binary() {
   }
   const std::string path = (world / "bin" / "bao").string();
   if (::access(path.c_str(), X_OK) != 0) {
-    return make_error(ErrorCode::kUnavailable, "fetch-openbao.sh succeeded but " + path +
-                                                   " is missing");
+    return make_error(ErrorCode::kUnavailable,
+                      "fetch-openbao.sh succeeded but " + path + " is missing");
   }
   return path;
 }
@@ -122,7 +122,8 @@ Status OpenBaoServer::start() {
   auto binary = ensure_kms_binary();
   if (!binary.ok()) return binary.error();
   if (run_dir_.empty()) run_dir_ = new_run_dir();
-  port_ = pick_port_pair();
+  // A persistent server restarts on its port: clients keep their address.
+  if (!options_.persistent || port_ == 0) port_ = pick_port_pair();
   if (port_ == 0) return make_error(ErrorCode::kUnavailable, "no free port pair on 127.0.0.1");
 
   std::vector<std::string> args = {*binary,
@@ -131,7 +132,19 @@ Status OpenBaoServer::start() {
                                    "-dev-root-token-id=" + options_.root_token,
                                    "-dev-listen-address=127.0.0.1:" + std::to_string(port_),
                                    "-dev-no-store-token"};
-  if (options_.tls) {
+  if (options_.persistent) {
+    const std::string hcl = run_dir_ + "/server.hcl";
+    fs::create_directories(run_dir_ + "/data");
+    // Integrated storage (raft), one node: OpenBao has no `file` backend.
+    std::ofstream(hcl) << "storage \"raft\" {\n  path = \"" << run_dir_ << "/data\"\n"
+                       << "  node_id = \"kenc-test\"\n}\n"
+                       << "listener \"tcp\" {\n  address = \"127.0.0.1:" << port_ << "\"\n"
+                       << "  cluster_address = \"127.0.0.1:" << port_ + 1 << "\"\n"
+                       << "  tls_disable = true\n}\n"
+                       << "api_addr = \"http://127.0.0.1:" << port_ << "\"\n"
+                       << "cluster_addr = \"http://127.0.0.1:" << port_ + 1 << "\"\n";
+    args = {*binary, "server", "-config=" + hcl};
+  } else if (options_.tls) {
     fs::create_directories(run_dir_ + "/tls");
     args.push_back("-dev-tls");
     args.push_back("-dev-tls-cert-dir=" + run_dir_ + "/tls");
@@ -167,6 +180,13 @@ Status OpenBaoServer::start() {
     }
     auto health = call("GET", "sys/health");
     if (health.ok() && health->status == 200) break;
+    // A persistent server answers 501 until initialised and 503 while sealed.
+    if (options_.persistent && health.ok() && (health->status == 501 || health->status == 503)) {
+      if (auto unsealed = init_and_unseal(); !unsealed.ok()) {
+        keep_logs_ = true;
+        return unsealed;
+      }
+    }
     if (std::chrono::steady_clock::now() > deadline) {
       keep_logs_ = true;
       stop();
@@ -175,7 +195,28 @@ Status OpenBaoServer::start() {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  if (options_.persistent && transit_mounted_) return {};
+  transit_mounted_ = true;
   return expect_ok(call("POST", "sys/mounts/transit", R"({"type":"transit"})"), "mount transit");
+}
+
+Status OpenBaoServer::init_and_unseal() {
+  if (unseal_key_.empty()) {
+    // Raft storage makes init slow (seconds on a busy machine); a retry would find it done.
+    auto init = call("PUT", "sys/init", R"({"secret_shares":1,"secret_threshold":1})", nullptr,
+                     std::chrono::seconds(90));
+    if (auto status = expect_ok(init, "init"); !status.ok()) return status;
+    auto answer = nlohmann::json::parse(init->body, nullptr, false);
+    if (answer.is_discarded() || !answer.contains("keys_base64") ||
+        !answer.contains("root_token")) {
+      return make_error(ErrorCode::kInternal, "init: unexpected answer");
+    }
+    unseal_key_ = answer["keys_base64"][0].get<std::string>();
+    options_.root_token = answer["root_token"].get<std::string>();
+  }
+  return expect_ok(call("PUT", "sys/unseal", nlohmann::json{{"key", unseal_key_}}.dump(), nullptr,
+                        std::chrono::seconds(60)),
+                   "unseal");
 }
 
 void OpenBaoServer::stop() {
@@ -204,14 +245,15 @@ void OpenBaoServer::resume() {
 
 Result<OpenBaoServer::Reply> OpenBaoServer::call(const std::string& method, const std::string& path,
                                                  const std::string& json_body,
-                                                 const std::string* token) {
+                                                 const std::string* token,
+                                                 std::chrono::milliseconds timeout) {
   HttpRequest request;
   request.method = method;
   request.url = address() + "/v1/" + path;
   request.body = json_body;
   request.headers.push_back("X-Vault-Token: " + (token ? *token : options_.root_token));
   request.connect_timeout = std::chrono::milliseconds(1000);
-  request.total_timeout = std::chrono::milliseconds(5000);
+  request.total_timeout = timeout;
   if (options_.tls) request.ca_file = ca_file();
   auto response = perform_http(request);
   if (!response.ok()) return response.error();

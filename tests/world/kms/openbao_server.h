@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/types.h>
 
+#include <chrono>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,12 +13,18 @@
 namespace kenc::testworld {
 
 // A real OpenBao server in dev mode on 127.0.0.1 with Transit mounted at `transit/`. The
-// release binary comes from tools/openbao/fetch-openbao.sh (cached at ${KENC_WORLD_DIR}/bin/bao). Logs go to ${KENC_WORLD_DIR}/runs/kms-<pid>-<n>/ and are kept when a test failed.
+// release binary comes from tools/openbao/fetch-openbao.sh (cached at ${KENC_WORLD_DIR}/bin/bao).
+// Logs go to ${KENC_WORLD_DIR}/runs/kms-<pid>-<n>/ and are kept when a test failed.
 //
 // Dev mode keeps everything in memory: stop() + start() loses keys. Outage tests use pause() /
-// resume() (SIGSTOP / SIGCONT: the port stays open, calls time out) instead.
+// resume() (SIGSTOP / SIGCONT: the port stays open, calls time out), or `persistent`.
 struct OpenBaoOptions {
   bool tls = false;  // -dev-tls; the CA is ca_file()
+  // A real (non-dev) server with integrated (raft) storage in the run folder, initialised with one
+  // unseal key on the first start() and unsealed on every start(): stop() + start() is a real
+  // restart on the same port that keeps Transit keys. The root token is the one init returned. No
+  // TLS.
+  bool persistent = false;
   std::string root_token = "kenc-test-root";
 };
 
@@ -47,7 +54,8 @@ class OpenBaoServer {
   };
   // One HTTP call to /v1/<path> with the given token (the root token by default).
   Result<Reply> call(const std::string& method, const std::string& path,
-                     const std::string& json_body = "", const std::string* token = nullptr);
+                     const std::string& json_body = "", const std::string* token = nullptr,
+                     std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   Status create_key(const std::string& name, const std::string& type = "aes256-gcm96");
   Status rotate_key(const std::string& name);
@@ -62,12 +70,15 @@ class OpenBaoServer {
 
  private:
   Status expect_ok(const Result<Reply>& reply, const std::string& what);
+  Status init_and_unseal();  // persistent mode
 
   OpenBaoOptions options_;
   std::string run_dir_;
   uint16_t port_ = 0;
   pid_t pid_ = -1;
   bool keep_logs_ = false;
+  std::string unseal_key_;        // persistent mode, after the first init
+  bool transit_mounted_ = false;  // persistent mode: the mount survives restarts
 };
 
 // Runs tools/openbao/fetch-openbao.sh into ${KENC_WORLD_DIR} and returns the binary's path, or
