@@ -28,7 +28,7 @@
 #include "keybroker/server/grpc_server.h"
 #include "keybroker/server/key_broker_service.h"
 #include "proxy/keybroker_client/keybroker_client.h"
-#include "tests/integration/keybroker/test_pki.h"
+#include "tests/world/keybroker/test_pki.h"
 
 namespace {
 

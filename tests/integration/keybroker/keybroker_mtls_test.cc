@@ -17,8 +17,8 @@
 #include "keybroker/dek/unwrapped_dek.h"
 #include "keybroker/kms/local/local_kms.h"
 #include "proxy/keybroker_client/keybroker_client.h"
-#include "tests/integration/keybroker/keybroker_daemon.h"
-#include "tests/integration/keybroker/test_pki.h"
+#include "tests/world/keybroker/keybroker_daemon.h"
+#include "tests/world/keybroker/test_pki.h"
 
 namespace kenc::keybroker::testing {
 namespace {

@@ -18,8 +18,8 @@
 #include <thread>
 
 #include "proxy/keybroker_client/keybroker_client.h"
-#include "tests/integration/keybroker/keybroker_daemon.h"
-#include "tests/integration/keybroker/test_pki.h"
+#include "tests/world/keybroker/keybroker_daemon.h"
+#include "tests/world/keybroker/test_pki.h"
 #include "tests/world/kms/openbao_server.h"
 
 namespace kenc::keybroker::testing {

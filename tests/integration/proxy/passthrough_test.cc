@@ -21,7 +21,7 @@
 #include <thread>
 
 #include "proxy/server/proxy_server.h"
-#include "tests/integration/keybroker/test_pki.h"
+#include "tests/world/keybroker/test_pki.h"
 #include "tests/world/base/peer_connections.h"
 #include "tests/world/kafka/java_client.h"
 #include "tests/world/kafka/kafka_cluster.h"

@@ -1,4 +1,4 @@
-#include "tests/integration/keybroker/test_pki.h"
+#include "tests/world/keybroker/test_pki.h"
 
 #include <openssl/bn.h>
 #include <openssl/evp.h>
