@@ -133,8 +133,11 @@ def main():
                 port = c.get(probe, {}).get("httpGet", {}).get("port")
                 if port not in ports:
                     fail(f"Deployment {name}: {probe} uses port {port!r}, not a container port")
-            if c["livenessProbe"]["httpGet"]["path"] != "/livez" or c["readinessProbe"]["httpGet"]["path"] != "/readyz":
-                fail(f"Deployment {name}: probes must use /livez and /readyz")
+            # The key broker stays in its Service while the KMS is down: its cached DEKs and
+            # current leases keep encrypted traffic going (docs/operations.md).
+            ready_path = {"kenc-proxy": "/readyz", "kenc-keybroker": "/livez"}[name]
+            if c["livenessProbe"]["httpGet"]["path"] != "/livez" or c["readinessProbe"]["httpGet"]["path"] != ready_path:
+                fail(f"Deployment {name}: probes must use /livez and {ready_path}")
             if "requests" not in c.get("resources", {}) or "limits" not in c.get("resources", {}):
                 fail(f"Deployment {name}: container {c['name']} without resource requests and limits")
             if "preStop" not in c.get("lifecycle", {}):

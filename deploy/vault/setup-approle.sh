@@ -47,7 +47,10 @@ export BAO_ADDR="${BAO_ADDR:-$VAULT_ADDR}"
 echo "setup-approle: using $cli against $VAULT_ADDR"
 
 # 1. Transit.
-if "$cli" secrets list -format=json | grep -q "\"$transit_path/\""; then
+# (Listings are read whole before grep: with pipefail, `cli | grep -q` fails when grep stops
+# reading early and the CLI gets SIGPIPE, which made an enabled engine look missing.)
+mounts="$("$cli" secrets list -format=json)"
+if grep -q "\"$transit_path/\"" <<<"$mounts"; then
   echo "setup-approle: secrets engine at $transit_path/ already enabled"
 else
   "$cli" secrets enable -path="$transit_path" transit
@@ -58,7 +61,8 @@ sed -e "s#\"transit/#\"$transit_path/#" -e "s#/KEK_\\*\"#/$kek_prefix*\"#" \
   "$here/kenc-keybroker-policy.hcl" | "$cli" policy write "$role" -
 
 # 3. AppRole.
-if "$cli" auth list -format=json | grep -q '"approle/"'; then
+auth_methods="$("$cli" auth list -format=json)"
+if grep -q '"approle/"' <<<"$auth_methods"; then
   echo "setup-approle: auth method approle/ already enabled"
 else
   "$cli" auth enable approle

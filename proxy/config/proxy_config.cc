@@ -6,6 +6,7 @@
 
 #include "common/config/config_error.h"
 #include "common/config/yaml_file.h"
+#include "proxy/config/proxy_config_keys.h"
 
 namespace kenc::proxy::config {
 namespace {
@@ -42,8 +43,11 @@ void require_map(const Field& f) {
   }
 }
 
-void reject_unknown_keys(const Field& f, const std::set<std::string>& known) {
+// The accepted keys come from proxy_config_keys(), the list docs/configuration.md is checked
+// against, so the parser cannot accept a key the reference does not document.
+void reject_unknown_keys(const Field& f) {
   require_map(f);
+  const auto& known = proxy_config_keys().keys_under(f.path);
   for (const auto& kv : f.node) {
     auto key = kv.first.as<std::string>();
     if (!known.contains(key)) {
@@ -101,7 +105,7 @@ HostPort get_host_port(const Field& f, bool allow_zero) {
 }
 
 DownstreamTls parse_downstream_tls(const Field& f) {
-  reject_unknown_keys(f, {"cert_file", "key_file", "client_ca_file"});
+  reject_unknown_keys(f);
   DownstreamTls tls;
   tls.cert_file = get_readable_file(f.child("cert_file"));
   tls.key_file = get_readable_file(f.child("key_file"));
@@ -112,7 +116,7 @@ DownstreamTls parse_downstream_tls(const Field& f) {
 }
 
 UpstreamTls parse_upstream_tls(const Field& f) {
-  reject_unknown_keys(f, {"trust_store_file", "cert_file", "key_file", "verify_hostname"});
+  reject_unknown_keys(f);
   UpstreamTls tls;
   if (f.child("trust_store_file").present()) {
     tls.trust_store_file = get_readable_file(f.child("trust_store_file"));
@@ -134,7 +138,7 @@ UpstreamTls parse_upstream_tls(const Field& f) {
 }
 
 Gateway parse_gateway(const Field& f) {
-  reject_unknown_keys(f, {"bootstrap", "port_per_broker", "sni", "tls"});
+  reject_unknown_keys(f);
   Gateway g;
   if (!f.child("bootstrap").present()) {
     throw ConfigError(f.child("bootstrap").path, "is required (host:port clients bootstrap to)");
@@ -149,7 +153,7 @@ Gateway parse_gateway(const Field& f) {
     throw ConfigError(f.path, "choose either port_per_broker or sni, not both");
   }
   if (ppb.present()) {
-    reject_unknown_keys(ppb, {"node_id_min", "node_id_max", "advertised_host"});
+    reject_unknown_keys(ppb);
     PortPerBroker p;
     constexpr int64_t kMaxNode = std::numeric_limits<int32_t>::max();
     if (ppb.child("node_id_min").present()) {
@@ -171,7 +175,7 @@ Gateway parse_gateway(const Field& f) {
     g.port_per_broker = p;
   }
   if (sni.present()) {
-    reject_unknown_keys(sni, {"domain"});
+    reject_unknown_keys(sni);
     g.sni = SniRouting{get_string(sni.child("domain"))};
     if (!g.tls) {
       throw ConfigError(f.child("tls").path,
@@ -182,14 +186,13 @@ Gateway parse_gateway(const Field& f) {
 }
 
 Encryption parse_encryption(const Field& f) {
-  reject_unknown_keys(f, {"key_broker", "topics", "dek_cache", "encrypt_headers"});
+  reject_unknown_keys(f);
   Encryption e;
   if (f.child("encrypt_headers").present()) {
     e.encrypt_headers = get_bool(f.child("encrypt_headers"));
   }
   Field kb = f.child("key_broker");
-  reject_unknown_keys(kb, {"target", "ca_file", "cert_file", "key_file", "server_name_override",
-                           "deadline_ms", "insecure_plaintext_for_development"});
+  reject_unknown_keys(kb);
   e.key_broker.target = get_host_port(kb.child("target"), false).to_string();
   if (kb.child("insecure_plaintext_for_development").present()) {
     e.key_broker.insecure_plaintext_for_development =
@@ -213,7 +216,7 @@ Encryption parse_encryption(const Field& f) {
   e.topics_key = topics.path;
   Field cache = f.child("dek_cache");
   if (cache.present()) {
-    reject_unknown_keys(cache, {"max_entries", "idle_ttl_ms"});
+    reject_unknown_keys(cache);
     if (cache.child("max_entries").present()) {
       e.dek_cache_max_entries =
           static_cast<size_t>(get_int(cache.child("max_entries"), 1, 100'000'000));
@@ -227,14 +230,14 @@ Encryption parse_encryption(const Field& f) {
 }
 
 VirtualCluster parse_virtual_cluster(const Field& f) {
-  reject_unknown_keys(f, {"name", "upstream", "gateway", "encryption"});
+  reject_unknown_keys(f);
   VirtualCluster vc;
   vc.name = get_string(f.child("name"));
   Field up = f.child("upstream");
   if (!up.present()) {
     throw ConfigError(up.path, "is required");
   }
-  reject_unknown_keys(up, {"bootstrap_servers", "tls"});
+  reject_unknown_keys(up);
   Field servers = up.child("bootstrap_servers");
   if (!servers.present() || !servers.node.IsSequence() || servers.node.size() == 0) {
     throw ConfigError(servers.path, "must be a non-empty list of host:port");
@@ -296,9 +299,7 @@ HostPort parse_host_port(const std::string& key, const std::string& text, bool a
 
 ProxyConfig parse_proxy_config(const YAML::Node& root) {
   Field top{root, ""};
-  reject_unknown_keys(top,
-                      {"worker_threads", "max_frame_bytes", "idle_timeout_ms", "drain_timeout_ms",
-                       "max_inflight_requests", "max_queued_bytes", "admin", "virtual_clusters"});
+  reject_unknown_keys(top);
   ProxyConfig c;
   if (top.child("worker_threads").present()) {
     c.worker_threads = static_cast<size_t>(get_int(top.child("worker_threads"), 0, 1024));
@@ -325,7 +326,7 @@ ProxyConfig parse_proxy_config(const YAML::Node& root) {
   }
   if (top.child("admin").present()) {
     Field admin = top.child("admin");
-    reject_unknown_keys(admin, {"address"});
+    reject_unknown_keys(admin);
     AdminListener a;
     if (admin.child("address").present()) {
       a.address = get_host_port(admin.child("address"), true);

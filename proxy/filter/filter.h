@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "proxy/filter/request_state.h"
+#include "proxy/filter/upstream_channel.h"
 #include "proxy/net/frame_reader.h"
 
 namespace kenc::proxy {
@@ -25,6 +26,9 @@ struct RequestContext {
   // Per-request memory shared by on_request and on_response of the same request (see
   // RequestState). Set for every request some filter handles; null otherwise.
   std::shared_ptr<RequestState> state;
+  // The client connection's upstream, for requests of the filter's own (see UpstreamChannel).
+  // Null outside a connection (e.g. in unit tests that do not provide one).
+  UpstreamChannel* upstream = nullptr;
 };
 
 // A filter's decision about a request.

@@ -4,6 +4,9 @@
 
 #include <asio/this_coro.hpp>
 #include <memory>
+#include <mutex>
+#include <set>
+#include <utility>
 
 #include "common/config/config_error.h"
 #include "proxy/filters/record_encryption/record_encryption_factory.h"
@@ -19,29 +22,77 @@ using address_rewrite::TopicIdMap;
 
 HostPort to_net(const config::HostPort& hp) { return HostPort{hp.host, hp.port}; }
 
-// The upstream of a per-broker listener: the broker's real address, discovered through the
-// bootstrap servers when no Metadata response has taught it yet.
+// The upstream of a broker's connection: the broker's real address, discovered through the
+// bootstrap servers when no Metadata response has taught it yet. Parameters by value: the
+// coroutine outlives its caller's temporaries.
+asio::awaitable<std::vector<HostPort>> resolve_broker(std::shared_ptr<BrokerAddressMap> map,
+                                                      int32_t node_id, UpstreamTarget bootstrap) {
+  auto known = map->upstream(node_id);
+  if (!known) {
+    auto executor = co_await asio::this_coro::executor;
+    Status found = co_await discover_brokers(executor, bootstrap, *map);
+    if (!found.ok()) {
+      LOG(WARNING) << "cannot discover the address of broker " << node_id << ": "
+                   << found.error().to_string();
+    }
+    known = map->upstream(node_id);
+  }
+  if (!known) {
+    LOG(WARNING) << "a client asked for broker " << node_id << ", which the cluster does not list";
+    co_return std::vector<HostPort>{};
+  }
+  co_return std::vector<HostPort>{HostPort{known->host, static_cast<uint16_t>(known->port)}};
+}
+
+// The upstream of a per-broker listener.
 std::function<asio::awaitable<std::vector<HostPort>>()> broker_resolver(
     std::shared_ptr<BrokerAddressMap> map, int32_t node_id, UpstreamTarget bootstrap) {
-  return [map = std::move(map), node_id,
-          bootstrap = std::move(bootstrap)]() -> asio::awaitable<std::vector<HostPort>> {
-    auto known = map->upstream(node_id);
-    if (!known) {
-      auto executor = co_await asio::this_coro::executor;
-      Status found = co_await discover_brokers(executor, bootstrap, *map);
-      if (!found.ok()) {
-        LOG(WARNING) << "cannot discover the address of broker " << node_id << ": "
-                     << found.error().to_string();
-      }
-      known = map->upstream(node_id);
-    }
-    if (!known) {
-      LOG(WARNING) << "a client connected to the port of broker " << node_id
-                   << ", which the cluster does not list";
-      co_return std::vector<HostPort>{};
-    }
-    co_return std::vector<HostPort>{HostPort{known->host, static_cast<uint16_t>(known->port)}};
+  return [map = std::move(map), node_id, bootstrap = std::move(bootstrap)]() {
+    return resolve_broker(map, node_id, bootstrap);
   };
+}
+
+asio::awaitable<std::vector<HostPort>> bootstrap_servers(std::vector<HostPort> servers) {
+  co_return servers;
+}
+
+// SNI routing: `broker-<id>.<domain>` reaches broker <id>; every other name (the bootstrap
+// name, an IP address, no name at all) reaches the bootstrap servers, which any broker can
+// answer.
+std::function<asio::awaitable<std::vector<HostPort>>(std::string)> sni_resolver(
+    std::shared_ptr<BrokerAddressMap> map, UpstreamTarget bootstrap) {
+  return [map = std::move(map), bootstrap = std::move(bootstrap)](std::string server_name) {
+    if (auto node = map->node_for_server_name(server_name)) {
+      return resolve_broker(map, *node, bootstrap);
+    }
+    return bootstrap_servers(bootstrap.servers);
+  };
+}
+
+// A broker the port-per-broker range does not cover: said loudly once per node id (with the
+// setting to change), counted every time a response had to leave it out.
+void report_brokers_out_of_range(BrokerAddressMap& map, const std::string& key,
+                                 const config::VirtualCluster& vc,
+                                 admin::CounterFamily& unadvertised) {
+  const auto& ppb = *vc.gateway.port_per_broker;
+  auto reported = std::make_shared<std::pair<std::mutex, std::set<int32_t>>>();
+  map.set_on_unadvertisable([reported, key, name = vc.name, min = ppb.node_id_min,
+                             max = ppb.node_id_max, &unadvertised](int32_t node_id) {
+    unadvertised.with({name, std::to_string(node_id)}).inc();
+    {
+      std::lock_guard lock(reported->first);
+      if (!reported->second.insert(node_id).second) {
+        return;
+      }
+    }
+    const std::string setting =
+        key + ".gateway.port_per_broker." + (node_id > max ? "node_id_max" : "node_id_min");
+    LOG(ERROR) << "virtual cluster " << name << ": broker node id " << node_id
+               << " is outside the gateway's node-id range " << min << ".." << max
+               << "; it is left out of the broker addresses given to clients, so partitions it "
+                  "leads and groups it coordinates are unavailable through the proxy. Set "
+               << setting << " to " << node_id << " (needs a free port for every id in range)";
+  });
 }
 
 }  // namespace
@@ -62,20 +113,32 @@ ProxyServerOptions build_server_options(const config::ProxyConfig& config) {
 
   options.metrics_registry = std::make_shared<admin::MetricsRegistry>();
   std::shared_ptr<record_encryption::EncryptionMetricFamilies> encryption_metrics;
+  auto& unadvertised = options.metrics_registry->counter_family(
+      "kenc_proxy_gateway_unadvertised_broker_responses_total",
+      "Responses from which a broker was left out because its node id is outside the gateway's "
+      "port_per_broker node-id range",
+      {"virtual_cluster", "node_id"});
   for (size_t i = 0; i < config.virtual_clusters.size(); ++i) {
     const auto& vc = config.virtual_clusters[i];
     const std::string key = "virtual_clusters[" + std::to_string(i) + "]";
     if (vc.gateway.sni) {
-      throw kenc::config::ConfigError(key + ".gateway.sni",
-                                      "SNI routing is not implemented yet; use port_per_broker");
-    }
-    if (!vc.gateway.port_per_broker) {
+      if (!vc.gateway.tls) {
+        throw kenc::config::ConfigError(
+            key + ".gateway.tls",
+            "SNI routing needs TLS on the gateway (the broker is chosen by the TLS server name)");
+      }
+      if (vc.gateway.sni->domain.empty()) {
+        throw kenc::config::ConfigError(key + ".gateway.sni.domain", "must not be empty");
+      }
+    } else if (!vc.gateway.port_per_broker) {
       throw kenc::config::ConfigError(
-          key + ".gateway", "port_per_broker is required (it keeps clients on the proxy)");
+          key + ".gateway",
+          "port_per_broker or sni is required (either keeps clients on the proxy)");
     }
     if (vc.gateway.bootstrap.port == 0) {
       throw kenc::config::ConfigError(key + ".gateway.bootstrap",
-                                      "port-per-broker needs a fixed bootstrap port, not 0");
+                                      "a gateway needs a fixed bootstrap port, not 0 (clients are "
+                                      "told to reconnect to it)");
     }
 
     std::shared_ptr<asio::ssl::context> client_tls;
@@ -96,6 +159,9 @@ ProxyServerOptions build_server_options(const config::ProxyConfig& config) {
     auto map_or = BrokerAddressMap::from_gateway(vc.gateway, vc.gateway.bootstrap.port);
     if (!map_or.ok()) throw kenc::config::ConfigError(key + ".gateway", map_or.error().message);
     auto map = std::make_shared<BrokerAddressMap>(std::move(map_or.value()));
+    if (vc.gateway.port_per_broker) {
+      report_brokers_out_of_range(*map, key, vc, unadvertised);
+    }
     auto topics = std::make_shared<TopicIdMap>();
     // Requests pass the filters first to last, responses last to first: a Fetch response is
     // decrypted before its broker addresses are rewritten.
@@ -125,6 +191,12 @@ ProxyServerOptions build_server_options(const config::ProxyConfig& config) {
     bootstrap_target.tls = upstream_tls.get();
     bootstrap_target.verify_hostname = verify_hostname;
 
+    if (vc.gateway.sni) {
+      // One TLS port for the bootstrap and every broker, told apart by the server name.
+      bootstrap.upstream_resolver_by_name = sni_resolver(map, bootstrap_target);
+      options.clusters.push_back(std::move(bootstrap));
+      continue;
+    }
     options.clusters.push_back(bootstrap);
     const auto& ppb = *vc.gateway.port_per_broker;
     for (int32_t node = ppb.node_id_min; node <= ppb.node_id_max; ++node) {

@@ -112,6 +112,43 @@ void Connection::close(const std::string& reason) {
   inflight_ready_.notify();
   inflight_space_.notify();
   idle_timer_.cancel();
+  for (auto& own : own_requests_) {
+    own->response = make_error(ErrorCode::kUnavailable, "connection closed: " + reason);
+    own->done.notify();
+  }
+  own_requests_.clear();
+}
+
+asio::awaitable<Result<Frame>> Connection::send(Frame request) {
+  auto self = shared_from_this();
+  if (closed_ || !upstream_) {
+    co_return make_error(ErrorCode::kUnavailable, "the connection to the broker is closed");
+  }
+  // size (4) + api_key (2) + api_version (2), then the correlation id.
+  constexpr size_t kCorrelationOffset = kafka::kFrameSizeBytes + 4;
+  if (request.bytes.size() < kCorrelationOffset + 4) {
+    co_return make_error(ErrorCode::kInvalidArgument, "a request of the proxy's own is too short");
+  }
+  // An id no request awaiting the broker uses. Responses are matched by position anyway (a
+  // broker answers in order); distinct ids keep a mismatch detectable and logs unambiguous.
+  int32_t id = next_own_correlation_id_++;
+  while (inflight_.awaits_correlation_id(id)) {
+    id = next_own_correlation_id_++;
+  }
+  const auto uid = static_cast<uint32_t>(id);
+  request.bytes[kCorrelationOffset] = static_cast<uint8_t>(uid >> 24);
+  request.bytes[kCorrelationOffset + 1] = static_cast<uint8_t>(uid >> 16);
+  request.bytes[kCorrelationOffset + 2] = static_cast<uint8_t>(uid >> 8);
+  request.bytes[kCorrelationOffset + 3] = static_cast<uint8_t>(uid);
+  auto own = std::make_shared<OwnRequest>(executor_);
+  own_requests_.push_back(own);
+  inflight_.push_own(id);
+  upstream_queue_.push_back(std::move(request));
+  upstream_queue_changed_.notify();
+  while (!own->response) {
+    co_await own->done.wait();
+  }
+  co_return std::move(*own->response);
 }
 
 asio::awaitable<void> Connection::run() {
@@ -149,6 +186,14 @@ asio::awaitable<bool> Connection::connect_upstream() {
   std::vector<HostPort> servers = env_->upstream.servers;
   if (env_->upstream.resolve) {
     servers = co_await env_->upstream.resolve();
+  } else if (env_->upstream.resolve_by_name) {
+    std::string server_name;
+    if (auto* tls = client_.tls()) {
+      if (const char* name = SSL_get_servername(tls->native_handle(), TLSEXT_NAMETYPE_host_name)) {
+        server_name = name;
+      }
+    }
+    servers = co_await env_->upstream.resolve_by_name(std::move(server_name));
   }
   for (const HostPort& server : servers) {
     auto [rec, endpoints] =
@@ -324,6 +369,7 @@ asio::awaitable<void> Connection::client_reader() {
       info.filter_state = std::make_shared<RequestState>();
       RequestContext context{info.api_key,          info.api_version, info.correlation_id,
                              env_->virtual_cluster, executor_,        info.filter_state};
+      context.upstream = this;
       RequestVerdict verdict = co_await env_->filters->on_request(context, std::move(*frame));
       if (closed_) {
         co_return;
@@ -393,6 +439,17 @@ asio::awaitable<void> Connection::upstream_reader() {
       close("broker sent a bad response: " + correlation_id.error().to_string());
       co_return;
     }
+    if (inflight_.next_response_is_own()) {
+      if (auto matched = inflight_.match_own_response(*correlation_id); !matched.ok()) {
+        close(matched.error().to_string());
+        co_return;
+      }
+      auto own = std::move(own_requests_.front());
+      own_requests_.pop_front();
+      own->response = std::move(*frame);
+      own->done.notify();
+      continue;
+    }
     auto seq = inflight_.match_broker_response(*correlation_id);
     if (!seq.ok()) {
       close(seq.error().to_string());
@@ -420,6 +477,7 @@ asio::awaitable<void> Connection::filter_response(InFlightQueue::Sequence seq, F
   const InFlightRequest request = inflight_.request(seq);
   RequestContext context{request.api_key,       request.api_version, request.correlation_id,
                          env_->virtual_cluster, executor_,           request.filter_state};
+  context.upstream = this;
   Frame filtered = co_await env_->filters->on_response(context, std::move(response));
   if (closed_) {
     co_return;

@@ -10,12 +10,14 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "common/kafka/frame.h"
 #include "proxy/filter/filter_chain.h"
+#include "proxy/filter/upstream_channel.h"
 #include "proxy/net/byte_stream.h"
 #include "proxy/net/frame_reader.h"
 #include "proxy/net/host_port.h"
@@ -43,10 +45,13 @@ struct ConnectionLimits {
 
 // Where and how a connection reaches its broker.
 struct UpstreamTarget {
-  std::vector<HostPort> servers;      // tried in order until one accepts
+  std::vector<HostPort> servers;  // tried in order until one accepts
   // When set, asked at connect time for the servers to try instead of `servers`: a per-broker
   // listener resolves its broker's current address (which it may have to discover first).
   std::function<asio::awaitable<std::vector<HostPort>>()> resolve;
+  // SNI routing: when set (and `resolve` is not), asked with the TLS server name the client
+  // sent (empty: none) for the servers to try; one TLS port then fronts every broker.
+  std::function<asio::awaitable<std::vector<HostPort>>(std::string server_name)> resolve_by_name;
   asio::ssl::context* tls = nullptr;  // null: plain TCP
   bool verify_hostname = true;        // with TLS: the certificate must name the host
 };
@@ -70,7 +75,7 @@ struct ConnectionEnv {
 // Requests are forwarded as their original bytes unless a filter handles their API key and
 // version. Responses leave in request order. acks=0 Produce requests get no slot in the
 // in-flight FIFO, because the broker sends no response to them.
-class Connection : public std::enable_shared_from_this<Connection> {
+class Connection : public std::enable_shared_from_this<Connection>, public UpstreamChannel {
  public:
   // `client` must already be bound to the worker's executor. `client_tls` (null: plain) is the
   // server-side TLS context for the client side.
@@ -84,6 +89,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Closes both sides; safe to call from any thread (it posts to the connection's executor).
   void close_from_any_thread();
   bool closed() const { return closed_; }
+
+  // UpstreamChannel: a filter's own request on this connection's upstream.
+  asio::awaitable<Result<Frame>> send(Frame request) override;
 
   Connection(ByteStream client, std::shared_ptr<const ConnectionEnv> env,
              asio::any_io_executor executor);
@@ -115,6 +123,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool client_eof_ = false;
   bool writing_upstream_ = false;
   std::chrono::steady_clock::time_point last_activity_;
+
+  // A request of a filter's own awaiting its response (UpstreamChannel::send), oldest first.
+  struct OwnRequest {
+    explicit OwnRequest(const asio::any_io_executor& executor) : done(executor) {}
+    std::optional<Result<Frame>> response;
+    Notifier done;
+  };
+  std::deque<std::shared_ptr<OwnRequest>> own_requests_;
+  int32_t next_own_correlation_id_ = std::numeric_limits<int32_t>::min();
 
   std::deque<Frame> upstream_queue_;
   InFlightQueue inflight_;

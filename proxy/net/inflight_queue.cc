@@ -7,7 +7,7 @@ namespace kenc::proxy {
 InFlightQueue::Sequence InFlightQueue::push_forwarded(const InFlightRequest& request) {
   const Sequence seq = head_seq_ + slots_.size();
   slots_.push_back(Slot{request, std::nullopt});
-  awaiting_broker_.push_back(seq);
+  awaiting_broker_.push_back(Awaiting{seq, false, request.correlation_id});
   return seq;
 }
 
@@ -24,7 +24,14 @@ Result<InFlightQueue::Sequence> InFlightQueue::match_broker_response(int32_t cor
                                                        std::to_string(correlation_id) +
                                                        ") while no request was outstanding");
   }
-  const Sequence seq = awaiting_broker_.front();
+  if (awaiting_broker_.front().own) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "broker response correlation id " + std::to_string(correlation_id) +
+                          " arrived where the proxy's own request " +
+                          std::to_string(awaiting_broker_.front().correlation_id) +
+                          " was expected");
+  }
+  const Sequence seq = awaiting_broker_.front().seq;
   const int32_t expected = request(seq).correlation_id;
   if (expected != correlation_id) {
     return make_error(ErrorCode::kInvalidArgument,
@@ -34,6 +41,37 @@ Result<InFlightQueue::Sequence> InFlightQueue::match_broker_response(int32_t cor
   }
   awaiting_broker_.pop_front();
   return seq;
+}
+
+void InFlightQueue::push_own(int32_t correlation_id) {
+  awaiting_broker_.push_back(Awaiting{0, true, correlation_id});
+}
+
+bool InFlightQueue::next_response_is_own() const {
+  return !awaiting_broker_.empty() && awaiting_broker_.front().own;
+}
+
+Status InFlightQueue::match_own_response(int32_t correlation_id) {
+  if (!next_response_is_own()) {
+    return make_error(ErrorCode::kInvalidArgument, "no request of the proxy's own is next");
+  }
+  if (awaiting_broker_.front().correlation_id != correlation_id) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "broker response correlation id " + std::to_string(correlation_id) +
+                          " does not match the proxy's own request " +
+                          std::to_string(awaiting_broker_.front().correlation_id));
+  }
+  awaiting_broker_.pop_front();
+  return Status::Ok();
+}
+
+bool InFlightQueue::awaits_correlation_id(int32_t correlation_id) const {
+  for (const auto& a : awaiting_broker_) {
+    if (a.correlation_id == correlation_id) {
+      return true;
+    }
+  }
+  return false;
 }
 
 InFlightQueue::Slot* InFlightQueue::find(Sequence seq) {

@@ -50,6 +50,16 @@ class InFlightQueue {
   // is outstanding or the correlation id differs (the connection is then unusable).
   Result<Sequence> match_broker_response(int32_t correlation_id);
 
+  // A request the proxy sent upstream on its own (UpstreamChannel): it takes its place in the
+  // broker's response order but owes the client nothing, so it has no slot.
+  void push_own(int32_t correlation_id);
+  // Whether the oldest outstanding broker request is one of the proxy's own; its response is
+  // then matched with match_own_response instead of match_broker_response.
+  bool next_response_is_own() const;
+  Status match_own_response(int32_t correlation_id);
+  // Whether some request awaiting the broker (the client's or the proxy's) uses this id.
+  bool awaits_correlation_id(int32_t correlation_id) const;
+
   // The request in a slot (valid until the slot is popped).
   const InFlightRequest& request(Sequence seq) const;
 
@@ -71,8 +81,13 @@ class InFlightQueue {
 
   size_t capacity_;
   std::deque<Slot> slots_;
-  Sequence head_seq_ = 0;                 // sequence number of slots_.front()
-  std::deque<Sequence> awaiting_broker_;  // forwarded requests, oldest first
+  Sequence head_seq_ = 0;  // sequence number of slots_.front()
+  struct Awaiting {
+    Sequence seq = 0;            // the client's slot (unused for the proxy's own requests)
+    bool own = false;            // a request of the proxy's own
+    int32_t correlation_id = 0;  // of an own request
+  };
+  std::deque<Awaiting> awaiting_broker_;  // forwarded requests, oldest first
 };
 
 }  // namespace kenc::proxy

@@ -17,6 +17,7 @@ ProxyServer::ProxyServer(ProxyServerOptions options)
     env->virtual_cluster = spec.name;
     env->upstream.servers = spec.upstream_servers;
     env->upstream.resolve = spec.upstream_resolver;
+    env->upstream.resolve_by_name = spec.upstream_resolver_by_name;
     env->upstream.tls = spec.upstream_tls.get();
     env->upstream.verify_hostname = spec.verify_upstream_hostname;
     env->filters = spec.filters ? spec.filters : std::make_shared<FilterChain>();
@@ -40,7 +41,8 @@ Status ProxyServer::start() {
     }
     LOG(INFO) << "virtual cluster " << spec.name << " listening on " << spec.listen.host << ":"
               << listeners_[i]->port() << (spec.client_tls ? " (TLS)" : "") << ", upstream "
-              << (spec.upstream_resolver ? std::string("its broker (learned from metadata)")
+              << (spec.upstream_resolver_by_name ? std::string("by TLS server name (SNI)")
+                  : spec.upstream_resolver       ? std::string("its broker (learned from metadata)")
                   : spec.upstream_servers.empty() ? std::string("-")
                                                   : spec.upstream_servers.front().to_string())
               << (spec.upstream_tls ? " (TLS)" : "");

@@ -30,6 +30,9 @@ struct VirtualClusterSpec {
   std::vector<HostPort> upstream_servers;  // broker bootstrap servers, tried in order
   // When set, replaces upstream_servers at connect time (see UpstreamTarget::resolve).
   std::function<asio::awaitable<std::vector<HostPort>>()> upstream_resolver;
+  // SNI routing: the upstream chosen by the client's TLS server name
+  // (UpstreamTarget::resolve_by_name).
+  std::function<asio::awaitable<std::vector<HostPort>>(std::string)> upstream_resolver_by_name;
   std::shared_ptr<asio::ssl::context> client_tls;    // null: clients connect in plain TCP
   std::shared_ptr<asio::ssl::context> upstream_tls;  // null: plain TCP to the brokers
   bool verify_upstream_hostname = true;

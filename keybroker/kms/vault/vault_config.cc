@@ -43,22 +43,18 @@ long long read_int(const YAML::Node& node, const std::string& prefix, const char
 
 }  // namespace
 
+const kenc::config::KeySchema& VaultConfig::config_keys() {
+  static const kenc::config::KeySchema kSchema{
+      {"",
+       {"address", "auth_method", "token_file", "role_id", "secret_id_file", "approle_mount",
+        "ca_file", "namespace", "transit_mount", "connect_timeout_ms", "request_timeout_ms",
+        "max_retries", "initial_backoff_ms", "max_backoff_ms"}}};
+  return kSchema;
+}
+
 VaultConfig VaultConfig::from_yaml(const YAML::Node& node, const std::string& key_prefix) {
   if (!node || !node.IsMap()) throw ConfigError(key_prefix, "must be a mapping");
-  static const std::set<std::string> kKnown = {"address",
-                                               "auth_method",
-                                               "token_file",
-                                               "role_id",
-                                               "secret_id_file",
-                                               "approle_mount",
-                                               "ca_file",
-                                               "namespace",
-                                               "transit_mount",
-                                               "connect_timeout_ms",
-                                               "request_timeout_ms",
-                                               "max_retries",
-                                               "initial_backoff_ms",
-                                               "max_backoff_ms"};
+  const auto& kKnown = config_keys().keys_under("");
   for (const auto& entry : node) {
     const std::string key = entry.first.as<std::string>();
     if (!kKnown.contains(key)) throw ConfigError(join(key_prefix, key), "unknown key");

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <string>
 
+#include "common/config/key_schema.h"
+
 namespace kenc::keybroker::kms::vault {
 
 enum class VaultAuthMethod { kToken, kAppRole };
@@ -31,6 +33,8 @@ struct VaultConfig {
   // "kms.vault"). Throws config::ConfigError naming the key for a missing, unknown or
   // invalid value. Files are not opened here (they are read at login, so they can rotate).
   static VaultConfig from_yaml(const YAML::Node& node, const std::string& key_prefix);
+  // The keys from_yaml accepts, for the configuration reference check.
+  static const kenc::config::KeySchema& config_keys();
 };
 
 }  // namespace kenc::keybroker::kms::vault

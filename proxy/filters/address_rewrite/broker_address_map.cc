@@ -27,6 +27,7 @@ BrokerAddressMap::BrokerAddressMap(BrokerAddressMap&& other) noexcept
   std::lock_guard lock(other.mutex_);
   upstream_ = std::move(other.upstream_);
   on_new_node_ = std::move(other.on_new_node_);
+  on_unadvertisable_ = std::move(other.on_unadvertisable_);
 }
 
 BrokerAddressMap BrokerAddressMap::port_per_broker(std::string advertised_host,
@@ -94,6 +95,16 @@ std::optional<int32_t> BrokerAddressMap::node_for_server_name(std::string_view n
 void BrokerAddressMap::set_on_new_node(NewNodeCallback callback) {
   std::lock_guard lock(mutex_);
   on_new_node_ = std::move(callback);
+}
+
+void BrokerAddressMap::set_on_unadvertisable(UnadvertisableCallback callback) {
+  on_unadvertisable_ = std::move(callback);
+}
+
+void BrokerAddressMap::report_unadvertisable(int32_t node_id) const {
+  if (on_unadvertisable_) {
+    on_unadvertisable_(node_id);
+  }
 }
 
 void BrokerAddressMap::learn_upstream(int32_t node_id, const Endpoint& upstream) {

@@ -34,6 +34,9 @@ struct Endpoint {
 class BrokerAddressMap {
  public:
   using NewNodeCallback = std::function<void(int32_t node_id, const Endpoint& upstream)>;
+  // Told about a node the gateway cannot advertise (outside the node-id range), every time a
+  // response listing it is rewritten (the rewriter then leaves the node out).
+  using UnadvertisableCallback = std::function<void(int32_t node_id)>;
 
   static BrokerAddressMap port_per_broker(std::string advertised_host, uint16_t bootstrap_port,
                                           int32_t node_id_min, int32_t node_id_max);
@@ -54,6 +57,8 @@ class BrokerAddressMap {
   std::optional<int32_t> node_for_server_name(std::string_view server_name) const;
 
   void set_on_new_node(NewNodeCallback callback);
+  void set_on_unadvertisable(UnadvertisableCallback callback);
+  void report_unadvertisable(int32_t node_id) const;
   // Records the real address of a node; calls on_new_node the first time a node is seen or
   // when its address changes.
   void learn_upstream(int32_t node_id, const Endpoint& upstream);
@@ -73,6 +78,7 @@ class BrokerAddressMap {
   mutable std::mutex mutex_;
   std::map<int32_t, Endpoint> upstream_;
   NewNodeCallback on_new_node_;
+  UnadvertisableCallback on_unadvertisable_;  // set once, before any connection
 };
 
 }  // namespace kenc::proxy::address_rewrite

@@ -22,31 +22,50 @@ constexpr int16_t kFirstProduceWithEndpoints = 10;
 constexpr int16_t kFirstFetchWithEndpoints = 16;
 constexpr int16_t kFirstFindCoordinatorWithList = 4;
 constexpr int16_t kFirstShareWithEndpoints = 1;
+constexpr int16_t kCoordinatorNotAvailable = 15;
 
 // Replaces one (node id, host, port) triple. Negative node ids mean "no broker" (for example a
-// FindCoordinator error answer with host "" and port -1) and are left alone.
-Status rewrite_node(BrokerAddressMap& map, int32_t node_id, std::string& host, int32_t& port) {
+// FindCoordinator error answer with host "" and port -1) and are left alone. A node the gateway
+// cannot advertise (outside its node-id range) is reported to the map and `*advertisable` is
+// set to false: the caller leaves it out (its real address would send the client around the
+// proxy), and the client keeps working with the brokers it can reach.
+Status rewrite_node(BrokerAddressMap& map, int32_t node_id, std::string& host, int32_t& port,
+                    bool* advertisable = nullptr) {
   if (node_id < 0) {
     return Status::Ok();
   }
   map.learn_upstream(node_id, Endpoint{host, port});
   auto advertised = map.advertised(node_id);
   if (!advertised.ok()) {
-    return advertised.error();
+    if (advertised.error().code != ErrorCode::kOutOfRange || advertisable == nullptr) {
+      return advertised.error();
+    }
+    map.report_unadvertisable(node_id);
+    *advertisable = false;
+    return Status::Ok();
   }
   host = advertised->host;
   port = advertised->port;
   return Status::Ok();
 }
 
+// Rewrites a list of brokers or NodeEndpoints, leaving out the nodes that cannot be advertised.
+template <typename Nodes, typename NodeId>
+Status rewrite_node_list(BrokerAddressMap& map, Nodes& nodes, NodeId node_id_of) {
+  Status failed = Status::Ok();
+  std::erase_if(nodes, [&](auto& n) {
+    bool advertisable = true;
+    if (failed.ok()) {
+      failed = rewrite_node(map, node_id_of(n), n.host, n.port, &advertisable);
+    }
+    return !advertisable;
+  });
+  return failed;
+}
+
 template <typename Endpoints>
 Status rewrite_node_endpoints(BrokerAddressMap& map, Endpoints& endpoints) {
-  for (auto& e : endpoints) {
-    if (Status st = rewrite_node(map, e.node_id, e.host, e.port); !st.ok()) {
-      return st;
-    }
-  }
-  return Status::Ok();
+  return rewrite_node_list(map, endpoints, [](const auto& e) { return e.node_id; });
 }
 
 Status rewrite_body(kafka::Message& body, int16_t api_key, int16_t version, BrokerAddressMap& map,
@@ -54,10 +73,11 @@ Status rewrite_body(kafka::Message& body, int16_t api_key, int16_t version, Brok
   switch (api_key) {
     case kMetadata: {
       auto& m = *kafka::message_cast<kafka::MetadataResponse>(body);
-      for (auto& b : m.brokers) {
-        if (Status st = rewrite_node(map, b.node_id, b.host, b.port); !st.ok()) {
-          return st;
-        }
+      // Partitions led by a node left out have a leader the client does not know: it treats
+      // them as unavailable and keeps using the others.
+      if (Status st = rewrite_node_list(map, m.brokers, [](const auto& b) { return b.node_id; });
+          !st.ok()) {
+        return st;
       }
       if (topics != nullptr) {
         for (const auto& t : m.topics) {
@@ -70,24 +90,39 @@ Status rewrite_body(kafka::Message& body, int16_t api_key, int16_t version, Brok
     }
     case kFindCoordinator: {
       auto& m = *kafka::message_cast<kafka::FindCoordinatorResponse>(body);
+      // A coordinator the gateway cannot advertise is answered as not available (retriable).
       if (version < kFirstFindCoordinatorWithList) {
-        return rewrite_node(map, m.node_id, m.host, m.port);
+        bool advertisable = true;
+        Status st = rewrite_node(map, m.node_id, m.host, m.port, &advertisable);
+        if (st.ok() && !advertisable) {
+          m.error_code = kCoordinatorNotAvailable;
+          m.error_message = "coordinator " + std::to_string(m.node_id) +
+                            " is outside the proxy gateway's node-id range";
+          m.node_id = -1;
+          m.host.clear();
+          m.port = -1;
+        }
+        return st;
       }
       for (auto& c : m.coordinators) {
-        if (Status st = rewrite_node(map, c.node_id, c.host, c.port); !st.ok()) {
+        bool advertisable = true;
+        if (Status st = rewrite_node(map, c.node_id, c.host, c.port, &advertisable); !st.ok()) {
           return st;
+        }
+        if (!advertisable) {
+          c.error_code = kCoordinatorNotAvailable;
+          c.error_message = "coordinator " + std::to_string(c.node_id) +
+                            " is outside the proxy gateway's node-id range";
+          c.node_id = -1;
+          c.host.clear();
+          c.port = -1;
         }
       }
       return Status::Ok();
     }
     case kDescribeCluster: {
       auto& m = *kafka::message_cast<kafka::DescribeClusterResponse>(body);
-      for (auto& b : m.brokers) {
-        if (Status st = rewrite_node(map, b.broker_id, b.host, b.port); !st.ok()) {
-          return st;
-        }
-      }
-      return Status::Ok();
+      return rewrite_node_list(map, m.brokers, [](const auto& b) { return b.broker_id; });
     }
     case kProduce:
       return rewrite_node_endpoints(

@@ -24,8 +24,10 @@ bool carries_broker_addresses(int16_t api_key, int16_t api_version);
 // and body); the result is the new payload. All other fields, unknown tagged fields included,
 // are re-encoded unchanged.
 // Errors: kUnsupported for an API key or version the codec does not know (the caller forwards
-// such a response untouched); decoding errors for malformed bytes; kOutOfRange for a node id the
-// gateway cannot advertise.
+// such a response untouched); decoding errors for malformed bytes. A node id the gateway cannot
+// advertise (outside its node-id range) is not an error: it is reported to the map
+// (report_unadvertisable) and left out of broker lists and NodeEndpoints, and a coordinator on it
+// is answered COORDINATOR_NOT_AVAILABLE, so the client keeps working with the brokers in range.
 Result<std::vector<uint8_t>> rewrite_response(int16_t api_key, int16_t api_version,
                                               const SharedBytes& payload, BrokerAddressMap& map,
                                               TopicIdMap* topics = nullptr);

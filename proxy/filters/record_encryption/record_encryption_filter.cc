@@ -18,6 +18,7 @@
 #include "common/kafka/records/batch_rewriter.h"
 #include "common/kafka/records/record_batch.h"
 #include "proxy/filter/await_callback.h"
+#include "proxy/filters/address_rewrite/resolve_topic_names.h"
 #include "proxy/filters/record_encryption/aes_context_cache.h"
 #include "proxy/filters/record_encryption/record_transforms.h"
 
@@ -333,6 +334,24 @@ asio::awaitable<proxy::RequestVerdict> RecordEncryptionFilter::on_request(
   const bool by_id = context.api_version >= kFirstProduceWithTopicIds;
   auto failures = std::make_shared<ProduceFailures>();
   bool changed = false;
+  if (by_id) {
+    // Ids this proxy has not seen in a Metadata response (the client asked another proxy, or
+    // this one restarted): one Metadata request of our own on the same upstream connection.
+    std::vector<kafka::Uuid> unknown;
+    for (const auto& topic : produce.topic_data) {
+      if (!deps_.topic_ids->name(topic.topic_id)) {
+        unknown.push_back(topic.topic_id);
+      }
+    }
+    if (!unknown.empty()) {
+      Status resolved = co_await proxy::address_rewrite::resolve_topic_names(
+          context, *deps_.topic_ids, std::move(unknown));
+      if (!resolved.ok()) {
+        LOG_EVERY_N(WARNING, 100) << "cannot look up topic ids: " << resolved.error().to_string()
+                                  << " [logged every 100th]";
+      }
+    }
+  }
 
   for (auto topic_it = produce.topic_data.begin(); topic_it != produce.topic_data.end();) {
     auto& topic = *topic_it;
@@ -351,8 +370,8 @@ asio::awaitable<proxy::RequestVerdict> RecordEncryptionFilter::on_request(
       }
     };
     if (!name) {
-      // Retriable: the producer refreshes its metadata (through this proxy, which learns the
-      // id) and sends the batch again.
+      // Not even the broker could name it just now. Retriable: the producer refreshes its
+      // metadata and sends the batch again.
       fail_topic(kUnknownTopicId, PartitionFailure::kUnknownTopicId,
                  "the proxy does not know topic id " + topic_label(name, topic.topic_id) + " yet");
       topic_it = produce.topic_data.erase(topic_it);

@@ -78,6 +78,14 @@ TopicPolicy::TopicPolicy(TopicPolicy&&) noexcept = default;
 TopicPolicy& TopicPolicy::operator=(TopicPolicy&&) noexcept = default;
 TopicPolicy::~TopicPolicy() = default;
 
+const kenc::config::KeySchema& TopicPolicy::config_keys() {
+  static const kenc::config::KeySchema kSchema{
+      {"", {"rules", "unmatched_topic", "unresolved_kek", "topic_cache_size"}},
+      {"rules[]", {"exact", "prefix", "regex", "kek", "plaintext"}},
+  };
+  return kSchema;
+}
+
 TopicPolicy TopicPolicy::from_yaml(const YAML::Node& node, const std::string& key_path) {
   auto key = [&](const std::string& sub) { return key_path.empty() ? sub : key_path + "." + sub; };
   if (!node || !node.IsMap()) {
@@ -85,8 +93,7 @@ TopicPolicy TopicPolicy::from_yaml(const YAML::Node& node, const std::string& ke
   }
   for (const auto& entry : node) {
     std::string name = entry.first.as<std::string>();
-    if (name != "rules" && name != "unmatched_topic" && name != "unresolved_kek" &&
-        name != "topic_cache_size") {
+    if (!config_keys().keys_under("").contains(name)) {
       throw ConfigError(key(name), "unknown key");
     }
   }
@@ -140,7 +147,7 @@ TopicPolicy TopicPolicy::from_yaml(const YAML::Node& node, const std::string& ke
           }
           rule.regex = std::move(re);
         }
-      } else if (name != "kek" && name != "plaintext") {
+      } else if (!config_keys().keys_under("rules[]").contains(name)) {
         throw ConfigError(field_key, "unknown key (expected exact, prefix, regex, kek, plaintext)");
       }
     }

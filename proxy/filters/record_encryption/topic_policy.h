@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/config/key_schema.h"
+
 namespace re2 {
 class RE2;
 }
@@ -51,6 +53,9 @@ class TopicPolicy {
  public:
   // Throws config::ConfigError naming the offending key (e.g. `encryption.rules[2].regex`).
   static TopicPolicy from_yaml(const YAML::Node& node, const std::string& key_path);
+  // The keys from_yaml accepts (relative to its node; rules are `rules[]`), for the
+  // configuration reference check.
+  static const kenc::config::KeySchema& config_keys();
 
   TopicPolicy(TopicPolicy&&) noexcept;
   TopicPolicy& operator=(TopicPolicy&&) noexcept;

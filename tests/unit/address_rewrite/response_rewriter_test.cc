@@ -107,12 +107,51 @@ TEST(ResponseRewriter, NewNodesAreReportedOnce) {
   EXPECT_EQ(seen, (std::vector<int32_t>{1, 2, 1}));
 }
 
-TEST(ResponseRewriter, NodeOutsideTheConfiguredRangeIsAnError) {
+TEST(ResponseRewriter, NodeOutsideTheConfiguredRangeIsLeftOutAndReported) {
+  // Range 0..1; the cluster also has node 2. Its real address must never reach the client, and
+  // the client must keep working with node 1.
   auto map = BrokerAddressMap::port_per_broker("proxy.local", 19092, 0, 1);
+  std::vector<int32_t> reported;
+  map.set_on_unadvertisable([&](int32_t id) { reported.push_back(id); });
+
   auto out = rewrite_response(3, 12, encode_response(sample_metadata(12), 12), map);
-  ASSERT_FALSE(out.ok());
-  EXPECT_EQ(out.error().code, ErrorCode::kOutOfRange);
-  EXPECT_NE(out.error().message.find("node id 2"), std::string::npos);
+  ASSERT_TRUE(out.ok()) << out.error().to_string();
+  auto md = decode_response<kafka::MetadataResponse>(*out, 12);
+  ASSERT_EQ(md.brokers.size(), 1u);
+  EXPECT_EQ(md.brokers[0].node_id, 1);
+  EXPECT_EQ(md.brokers[0].host, "proxy.local");
+  EXPECT_EQ(md.brokers[0].port, 19094);
+  ASSERT_EQ(md.topics.size(), 1u) << "topics are kept, whoever leads them";
+  EXPECT_EQ(reported, (std::vector<int32_t>{2}));
+  EXPECT_EQ(map.upstream(2)->host, "kafka-2.internal") << "its real address is still learned";
+
+  for (int16_t v : {int16_t{3}, int16_t{4}}) {
+    kafka::FindCoordinatorResponse fc;
+    if (v < 4) {
+      fc.node_id = 2;
+      fc.host = "kafka-2.internal";
+      fc.port = 9093;
+    } else {
+      fc.coordinators.push_back({"g1", 1, "kafka-1.internal", 9092, 0, std::nullopt, {}});
+      fc.coordinators.push_back({"g2", 2, "kafka-2.internal", 9093, 0, std::nullopt, {}});
+    }
+    auto fco = rewrite_response(10, v, encode_response(fc, v), map);
+    ASSERT_TRUE(fco.ok()) << fco.error().to_string();
+    auto got = decode_response<kafka::FindCoordinatorResponse>(*fco, v);
+    if (v < 4) {
+      EXPECT_EQ(got.error_code, 15) << "COORDINATOR_NOT_AVAILABLE: the client retries";
+      EXPECT_EQ(got.node_id, -1);
+      EXPECT_EQ(got.port, -1);
+      EXPECT_EQ(got.host.find("kafka-2"), std::string::npos);
+    } else {
+      ASSERT_EQ(got.coordinators.size(), 2u);
+      EXPECT_EQ(got.coordinators[0].error_code, 0);
+      EXPECT_EQ(got.coordinators[0].host, "proxy.local");
+      EXPECT_EQ(got.coordinators[1].error_code, 15);
+      EXPECT_EQ(got.coordinators[1].node_id, -1);
+      EXPECT_EQ(got.coordinators[1].host.find("kafka-2"), std::string::npos);
+    }
+  }
 }
 
 TEST(ResponseRewriter, FindCoordinatorTopLevelAndCoordinatorList) {

@@ -5,7 +5,11 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <chrono>
+#include <climits>
 #include <memory>
+#include <set>
+#include <span>
+#include <thread>
 
 #include "proxy/filter/filter.h"
 #include "proxy/net/connection_tracker.h"
@@ -184,6 +188,90 @@ TEST(Connection, FilterCanAnswerInsteadOfForwardingAndOrderIsKept) {
   }
   EXPECT_EQ(order, (std::vector<int32_t>{1, 2, 3}));
   EXPECT_EQ(broker.received_count(), 2u) << "the answered request must not reach the broker";
+}
+
+// Sends a request of its own (API key 51) upstream from on_request of API key 50 requests and
+// from on_response of ApiVersions, and remembers what came back.
+class OwnRequestFilter : public Filter {
+ public:
+  std::string_view name() const override { return "own-request"; }
+  bool handles_request(int16_t api_key, int16_t) const override { return api_key == 50; }
+  bool handles_response(int16_t api_key, int16_t) const override { return api_key == kApiVersions; }
+  asio::awaitable<RequestVerdict> on_request(const RequestContext& context,
+                                             Frame request) override {
+    co_await ask(context);
+    co_return ForwardRequest{std::move(request)};
+  }
+  asio::awaitable<Frame> on_response(const RequestContext& context, Frame response) override {
+    co_await ask(context);
+    co_return response;
+  }
+  std::vector<Result<Frame>> answers;  // one connection: one thread
+
+ private:
+  asio::awaitable<void> ask(const RequestContext& context) {
+    Frame own = make_frame(std::span<const uint8_t>(request_frame(51, 0, 0)).subspan(4));
+    answers.push_back(co_await context.upstream->send(std::move(own)));
+  }
+};
+
+TEST(Connection, FilterRequestsOfItsOwnGetTheirResponsesAndClientOrderIsKept) {
+  FakeBroker broker(answer_with({0x42}));
+  auto filter = std::make_shared<OwnRequestFilter>();
+  Proxy proxy(broker.port(), {}, {filter});
+  Fd client = connect_loopback(proxy.port());
+  // Client ids that the connection would pick for its own requests (it counts from INT32_MIN).
+  const int32_t ids[] = {INT32_MIN, 50, INT32_MIN + 1, 7};
+  ASSERT_TRUE(write_all(client.get(), request_frame(kApiVersions, 0, ids[0])));
+  ASSERT_TRUE(write_all(client.get(), request_frame(50, 0, ids[1])));
+  ASSERT_TRUE(write_all(client.get(), request_frame(kApiVersions, 0, ids[2])));
+  ASSERT_TRUE(write_all(client.get(), request_frame(50, 0, ids[3])));
+  for (int32_t id : ids) {
+    auto response = read_frame(client.get());
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(*response, response_frame(id, {0x42}));
+  }
+  // 4 client requests + 4 of the filter's own (2 from on_request, 2 from on_response).
+  auto received = broker.received();
+  ASSERT_EQ(received.size(), 8u);
+  // The client above deliberately reused ids the connection picks for its own requests:
+  // matching is by position, so the responses above are still the client's, and the filter
+  // got the others.
+  std::set<int32_t> own_ids;
+  for (const auto& r : received) {
+    const int16_t api_key = static_cast<int16_t>((r[4] << 8) | r[5]);
+    if (api_key == 51) {
+      const int32_t id = get32(&r[8]);
+      own_ids.insert(id);
+      EXPECT_LT(id, 0) << "own ids stay out of the range clients count in (from 0 up)";
+    }
+  }
+  EXPECT_EQ(own_ids.size(), 4u) << "every own request has its own correlation id";
+  ASSERT_EQ(filter->answers.size(), 4u);
+  for (const auto& answer : filter->answers) {
+    ASSERT_TRUE(answer.ok()) << answer.error().to_string();
+    ASSERT_EQ(answer->bytes.size(), 9u);
+    EXPECT_EQ(answer->bytes.back(), 0x42);
+  }
+}
+
+TEST(Connection, FilterRequestOfItsOwnFailsWhenTheBrokerCloses) {
+  // The broker swallows the filter's request and then goes away.
+  FakeBroker broker([](const std::vector<uint8_t>&) -> std::optional<std::vector<uint8_t>> {
+    return std::nullopt;
+  });
+  auto filter = std::make_shared<OwnRequestFilter>();
+  Proxy proxy(broker.port(), {}, {filter});
+  Fd client = connect_loopback(proxy.port());
+  ASSERT_TRUE(write_all(client.get(), request_frame(50, 0, 1)));
+  for (int i = 0; i < 200 && broker.received_count() < 1; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(broker.received_count(), 1u);
+  broker.drop_connections();
+  EXPECT_FALSE(read_frame(client.get()).has_value()) << "the client's connection closes too";
+  for (int i = 0; i < 200 && proxy.tracker.count() > 0; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(filter->answers.size(), 1u);
+  ASSERT_FALSE(filter->answers[0].ok());
+  EXPECT_EQ(filter->answers[0].error().code, ErrorCode::kUnavailable);
 }
 
 TEST(Connection, StalledClientBoundsWhatTheProxyTakesIn) {

@@ -68,3 +68,36 @@ TEST(InFlightQueue, IsFullAtCapacity) {
 
 }  // namespace
 }  // namespace kenc::proxy
+
+namespace kenc::proxy {
+namespace {
+
+TEST(InFlightQueue, KeepsTheProxysOwnRequestsInTheBrokerOrderWithoutAClientSlot) {
+  InFlightQueue q(8);
+  const auto a = q.push_forwarded({1, 13, 7, {}});
+  q.push_own(-5);
+  const auto b = q.push_forwarded({1, 13, 8, {}});
+  EXPECT_TRUE(q.awaits_correlation_id(-5));
+  EXPECT_TRUE(q.awaits_correlation_id(8));
+  EXPECT_FALSE(q.awaits_correlation_id(9));
+  EXPECT_EQ(q.size(), 2u) << "the proxy's own request owes the client nothing";
+
+  EXPECT_FALSE(q.next_response_is_own());
+  ASSERT_TRUE(q.match_broker_response(7).ok());
+  ASSERT_TRUE(q.next_response_is_own());
+  EXPECT_FALSE(q.match_broker_response(-5).ok()) << "an own response is not the client's";
+  EXPECT_FALSE(q.match_own_response(8).ok()) << "wrong correlation id";
+  ASSERT_TRUE(q.match_own_response(-5).ok());
+  EXPECT_FALSE(q.next_response_is_own());
+  auto m = q.match_broker_response(8);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(*m, b);
+  q.complete(b, frame_with(2));
+  q.complete(a, frame_with(1));
+  EXPECT_EQ(q.pop_head().payload()[0], 1);
+  EXPECT_EQ(q.pop_head().payload()[0], 2);
+  EXPECT_TRUE(q.empty());
+}
+
+}  // namespace
+}  // namespace kenc::proxy

@@ -17,6 +17,8 @@
 #include "common/crypto/cipher_record.h"
 #include "common/crypto/edek.h"
 #include "common/kafka/protocol/generated/fetch_response.h"
+#include "common/kafka/protocol/generated/metadata_request.h"
+#include "common/kafka/protocol/generated/metadata_response.h"
 #include "common/kafka/protocol/generated/produce_request.h"
 #include "common/kafka/protocol/generated/produce_response.h"
 #include "common/kafka/protocol/generated/share_fetch_response.h"
@@ -244,6 +246,42 @@ std::vector<SeenRecord> read_records(std::span<const uint8_t> blob) {
   return out;
 }
 
+// The broker side of the filter's own Metadata requests: names the topic ids it knows.
+class NamingUpstream final : public proxy::UpstreamChannel {
+ public:
+  std::map<kafka::Uuid, std::string> topics;
+  int requests = 0;
+
+  asio::awaitable<Result<Frame>> send(Frame request) override {
+    ++requests;
+    auto payload = request.payload();
+    kafka::Reader r(SharedBytes(std::vector<uint8_t>(payload.begin(), payload.end())));
+    kafka::RequestHeader header;
+    EXPECT_TRUE(header.decode(r, 2).ok());
+    kafka::MetadataRequest body;
+    EXPECT_TRUE(body.decode(r, header.api_version).ok());
+    kafka::MetadataResponse response;
+    for (const auto& t : *body.topics) {
+      kafka::MetadataResponse::MetadataResponseTopic out;
+      out.topic_id = t.topic_id;
+      if (auto it = topics.find(t.topic_id); it != topics.end()) {
+        out.name = it->second;
+      } else {
+        out.error_code = 100;
+        out.name = std::nullopt;
+      }
+      response.topics.push_back(out);
+    }
+    kafka::Writer w;
+    w.write_int32(0);
+    kafka::ResponseHeader rh;
+    rh.correlation_id = header.correlation_id;
+    EXPECT_TRUE(rh.encode(w, 1).ok());
+    EXPECT_TRUE(response.encode(w, header.api_version).ok());
+    co_return finish_frame(w.take_bytes());
+  }
+};
+
 class FilterTest : public ::testing::Test {
  protected:
   void make_filter(const std::string& policy_yaml, bool encrypt_headers = false) {
@@ -265,6 +303,7 @@ class FilterTest : public ::testing::Test {
     c.virtual_cluster = "unit";
     c.executor = io.get_executor();
     c.state = state;
+    c.upstream = upstream;
     return c;
   }
 
@@ -321,6 +360,7 @@ rules:
   std::shared_ptr<proxy::address_rewrite::TopicIdMap> topic_ids =
       std::make_shared<proxy::address_rewrite::TopicIdMap>();
   std::unique_ptr<RecordEncryptionFilter> filter;
+  proxy::UpstreamChannel* upstream = nullptr;
 };
 
 const std::vector<TestRecord> kRecords = {
@@ -533,10 +573,21 @@ TEST_F(FilterTest, ProduceByTopicIdNeedsAKnownId) {
   EXPECT_EQ(resp.responses.at(0).topic_id, id);
   EXPECT_EQ(resp.responses.at(0).partition_responses.at(0).error_code, 100);  // UNKNOWN_TOPIC_ID
 
-  topic_ids->learn(id, "enc-ids");
+  // With an upstream, the filter asks the broker itself; an id the broker does not know either
+  // still gets UNKNOWN_TOPIC_ID.
+  NamingUpstream broker;
+  upstream = &broker;
+  auto still_unknown =
+      request(produce_frame({{"enc-ids", {{0, batch}}}}, 13, -1, {{"enc-ids", id}}), 13);
+  EXPECT_NE(std::get_if<proxy::AnswerRequest>(&still_unknown), nullptr);
+  EXPECT_EQ(broker.requests, 1);
+
+  broker.topics[id] = "enc-ids";
   auto known = request(produce_frame({{"enc-ids", {{0, batch}}}}, 13, -1, {{"enc-ids", id}}), 13);
   auto* fwd = std::get_if<proxy::ForwardRequest>(&known);
   ASSERT_NE(fwd, nullptr);
+  EXPECT_EQ(broker.requests, 2);
+  EXPECT_EQ(topic_ids->name(id), "enc-ids") << "learned from the filter's own Metadata request";
   auto req = decode_body<kafka::ProduceRequest>(fwd->request, 0, 13, kafka::MessageKind::kRequest);
   auto seen = read_records(req.topic_data.at(0).partition_data.at(0).records->view());
   EXPECT_EQ(seen.at(0).headers.back().first, "kenc");
