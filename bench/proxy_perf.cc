@@ -1,259 +1,312 @@
-// proxy_perf: Kafka's own ProducerPerformance and ConsumerPerformance (1 KiB records) against a
-// real broker, directly and through the proxy, in one run. Prints the throughput ratio, the
-// producer's latency percentiles, and the proxy's CPU seconds per GB moved.
+// proxy_perf: Kafka's own ProducerPerformance and ConsumerPerformance against a real broker
+// directly, through a pass-through kenc-proxy, and through a kenc-proxy that encrypts, with
+// 100-byte and 1 KiB records, in one run. Prints per-run figures, then per mode and size the
+// median throughput ratio to direct over the rounds, producer latency percentiles, the proxy's
+// CPU seconds per GB of record payload, and the bytes encryption adds per record on disk.
 //
-//   proxy_perf [records=300000] [proxy worker threads=1] [rounds=2]
+//   proxy_perf [records of 1 KiB per run=100000] [rounds=3] [proxy worker threads=2]
 //
-// Direct clients use the broker's PLAINTEXT listener. Proxied clients use its SASL_PLAINTEXT
-// listener, which advertises the proxy's address (SASL/PLAIN authenticates once per connection;
-// the data path is plaintext in both cases). The proxy runs inside this process, so the CPU time
-// of this process while the Java tool runs is the proxy's (the driver itself only waits).
-#include <sys/resource.h>
+// 100-byte runs move 5x as many records. Both proxies are the real kenc-proxy daemon (separate
+// processes, so /proc/<pid>/stat gives each one's CPU time), with port-per-broker gateways in
+// front of the same broker; the encrypting one talks to the real kenc-keybroker daemon (local
+// KMS, KEKs created on first use) over mutual TLS. Every run writes its own topic; within a
+// round the order of the modes rotates, so a machine getting busier or quieter does not favour
+// one mode. Each ratio compares runs of the same round.
+//
+// With KENC_PERF_BASELINE_PROXY=<path of another kenc-proxy binary> (e.g. a build of an older
+// commit), that binary runs as a fourth mode, "baseline", a pass-through proxy like "proxy", so
+// a change to the data path is measured against its predecessor in the same run.
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <regex>
+#include <map>
+#include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
-#include "proxy/server/proxy_server.h"
-#include "tests/world/kafka/kafka_cluster.h"
-#include "tests/world/kafka/kafka_distribution.h"
+#include "tests/world/base/process.h"
+#include "tests/world/kafka/kafka_perf.h"
+#include "tests/world/stack/encryption_stack.h"
+#include "tests/world/stack/proxy_daemon.h"
 
 namespace {
 
-using kenc::testworld::KafkaCluster;
-using kenc::testworld::KafkaDistribution;
+using kenc::testworld::EncryptionStack;
+using kenc::testworld::ProxyDaemon;
 
-constexpr int kRecordBytes = 1024;
+// A 10-character KEK name: the size the issue's "bytes added per record" target is stated for.
+constexpr const char* kKek = "bench-kek1";
 
-double process_cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto secs = [](const timeval& tv) {
-    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
-  };
-  return secs(usage.ru_utime) + secs(usage.ru_stime);
-}
+enum Mode { kDirect = 0, kPassthrough = 1, kEncrypt = 2, kBaseline = 3 };
+constexpr const char* kModeNames[] = {"direct", "proxy", "proxy+enc", "baseline"};
 
-struct ProduceResult {
-  double records_per_sec = 0;
-  double mb_per_sec = 0;
-  double avg_ms = 0, p50_ms = 0, p95_ms = 0, p99_ms = 0, p999_ms = 0;
-  double proxy_cpu_seconds = 0;
-};
-
-struct ConsumeResult {
-  double mb_per_sec = 0;
-  double records_per_sec = 0;
-  double proxy_cpu_seconds = 0;
-};
-
-std::string write_properties(const std::string& path, const std::vector<std::string>& lines) {
-  std::ofstream out(path);
-  for (const auto& l : lines) {
-    out << l << "\n";
-  }
-  return path;
-}
-
-ProduceResult produce(const std::string& topic, long records, const std::string& config_file) {
-  const double cpu_before = process_cpu_seconds();
-  auto result = KafkaDistribution::get().run_java(
-      "org.apache.kafka.tools.ProducerPerformance",
-      {"--topic", topic, "--num-records", std::to_string(records), "--record-size",
-       std::to_string(kRecordBytes), "--throughput", "-1", "--producer.config", config_file},
-      "", std::chrono::minutes(10));
-  ProduceResult r;
-  r.proxy_cpu_seconds = process_cpu_seconds() - cpu_before;
-  // "N records sent, X records/sec (Y MB/sec), A ms avg latency, M ms max latency,
-  //  P50 ms 50th, P95 ms 95th, P99 ms 99th, P999 ms 99.9th."
-  std::regex summary(
-      R"((\d+) records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99.9th)");
-  std::smatch m;
-  if (result.exit_code != 0 || !std::regex_search(result.output, m, summary)) {
-    throw std::runtime_error("ProducerPerformance failed:\n" + result.output);
-  }
-  r.records_per_sec = std::stod(m[2]);
-  r.mb_per_sec = std::stod(m[3]);
-  r.avg_ms = std::stod(m[4]);
-  r.p50_ms = std::stod(m[6]);
-  r.p95_ms = std::stod(m[7]);
-  r.p99_ms = std::stod(m[8]);
-  r.p999_ms = std::stod(m[9]);
-  return r;
-}
-
-ConsumeResult consume(const std::string& bootstrap, const std::string& topic, long records,
-                      const std::string& config_file) {
-  const double cpu_before = process_cpu_seconds();
-  auto result = KafkaDistribution::get().run_java(
-      "org.apache.kafka.tools.ConsumerPerformance",
-      {"--bootstrap-server", bootstrap, "--topic", topic, "--messages", std::to_string(records),
-       "--consumer.config", config_file, "--timeout", "120000"},
-      "", std::chrono::minutes(10));
-  ConsumeResult r;
-  r.proxy_cpu_seconds = process_cpu_seconds() - cpu_before;
-  // CSV: start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec,
-  //      rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
-  // Throughput over the fetch time excludes the group join, which is not data movement.
-  std::istringstream lines(result.output);
-  std::string line;
-  std::string last;
-  while (std::getline(lines, line)) {
-    if (std::count(line.begin(), line.end(), ',') >= 9 &&
-        line.find("start.time") == std::string::npos) {
-      last = line;
-    }
-  }
-  if (result.exit_code != 0 || last.empty()) {
-    throw std::runtime_error("ConsumerPerformance failed:\n" + result.output);
-  }
+double cpu_seconds_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Fields after the command name (which may hold spaces) start after the last ')'.
+  std::istringstream rest(stat.substr(stat.rfind(')') + 2));
   std::vector<std::string> fields;
-  std::stringstream csv(last);
-  std::string field;
-  while (std::getline(csv, field, ',')) {
-    fields.push_back(field);
-  }
-  const double consumed = std::stod(fields[4]);
-  if (consumed < static_cast<double>(records)) {
-    throw std::runtime_error("ConsumerPerformance read only " + fields[4] + " records:\n" +
-                             result.output);
-  }
-  r.mb_per_sec = std::stod(fields[8]);
-  r.records_per_sec = std::stod(fields[9]);
-  return r;
+  for (std::string f; rest >> f;) fields.push_back(f);
+  // utime and stime are fields 14 and 15 of the file, 12 and 13 after the name.
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return (std::stod(fields.at(11)) + std::stod(fields.at(12))) / ticks;
 }
 
-// Points the SASL_PLAINTEXT listener's advertised address at the proxy and keeps the PLAINTEXT
-// one on the broker: the world advertises its own ports, so edit the broker's properties file
-// and restart it with the same data.
-void advertise_proxy_for_sasl(KafkaCluster& cluster, uint16_t proxy_port) {
-  const auto& b = cluster.brokers()[0];
-  const std::string file = b.log_dir + ".properties";
-  std::ifstream in(file);
-  std::stringstream edited;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("advertised.listeners=", 0) == 0) {
-      line = "advertised.listeners=PLAINTEXT://127.0.0.1:" + std::to_string(b.port) +
-             ",SASL_PLAINTEXT://127.0.0.1:" + std::to_string(proxy_port);
+double load_average() {
+  double load = 0;
+  std::ifstream("/proc/loadavg") >> load;
+  return load;
+}
+
+// Sizes of a topic's log segments: total bytes and record batches, from the batches' length
+// fields (base offset int64, batch length int32, then the batch).
+struct LogSize {
+  uint64_t bytes = 0;
+  uint64_t batches = 0;
+};
+
+LogSize log_size(const std::vector<std::string>& log_dirs, const std::string& topic) {
+  LogSize out;
+  for (const auto& dir : log_dirs) {
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind(topic + "-", 0) != 0 ||
+          name.find_first_not_of("0123456789", topic.size() + 1) != std::string::npos) {
+        continue;
+      }
+      for (const auto& file : std::filesystem::directory_iterator(entry.path())) {
+        if (file.path().extension() != ".log") continue;
+        std::ifstream in(file.path(), std::ios::binary);
+        std::vector<uint8_t> b((std::istreambuf_iterator<char>(in)),
+                               std::istreambuf_iterator<char>());
+        size_t pos = 0;
+        while (pos + 12 <= b.size()) {
+          const uint32_t len = (uint32_t{b[pos + 8]} << 24) | (uint32_t{b[pos + 9]} << 16) |
+                               (uint32_t{b[pos + 10]} << 8) | uint32_t{b[pos + 11]};
+          if (len == 0 || pos + 12 + len > b.size()) break;
+          pos += 12 + len;
+          ++out.batches;
+        }
+        out.bytes += pos;
+      }
     }
-    edited << line << "\n";
   }
-  in.close();
-  cluster.stop_broker(0);
-  std::ofstream(file) << edited.str();
-  cluster.start_broker(0);
-  cluster.wait_for_brokers();
+  return out;
 }
 
-void print_row(const char* what, const ProduceResult& r) {
-  std::printf(
-      "  %-8s produce %9.0f rec/s %8.2f MB/s  latency avg %6.1f p50 %4.0f p95 %4.0f p99 %4.0f "
-      "p99.9 %4.0f ms\n",
-      what, r.records_per_sec, r.mb_per_sec, r.avg_ms, r.p50_ms, r.p95_ms, r.p99_ms, r.p999_ms);
+struct Run {
+  double records_per_sec = 0;
+  double p50 = 0, p95 = 0, p99 = 0, p999 = 0, avg = 0;
+  double cpu_seconds = 0;  // of the proxy in the path (0 for direct)
+};
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-void print_row(const char* what, const ConsumeResult& r) {
-  std::printf("  %-8s consume %9.0f rec/s %8.2f MB/s\n", what, r.records_per_sec, r.mb_per_sec);
-}
+// Waits until every record of `topic` is on disk in full batches (the broker flushes to the page
+// cache at once; segment files are readable as soon as the produce completes).
+void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(300)); }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const long records = argc > 1 ? std::stol(argv[1]) : 300000;
-  const size_t workers = argc > 2 ? std::stoul(argv[2]) : 1;
-  const int rounds = argc > 3 ? std::stoi(argv[3]) : 2;
+  const long records_1k = argc > 1 ? std::stol(argv[1]) : 100000;
+  const int rounds = argc > 2 ? std::stoi(argv[2]) : 3;
+  const int workers = argc > 3 ? std::stoi(argv[3]) : 2;
+  const std::vector<int> sizes = {100, 1024};
   try {
-    KafkaCluster::Options options;
+    EncryptionStack::Options options;
     options.label = "proxy-perf";
-    options.fast_start_jvm = false;
-    options.heap = "1g";
-    options.sasl_plain_users = {{"bench", "bench-secret"}};
-    KafkaCluster cluster(options);
-    const auto& broker = cluster.brokers()[0];
+    options.kafka.fast_start_jvm = false;
+    options.kafka.heap = "1g";
+    options.proxy_worker_threads = workers;
+    options.topics_yaml = std::string("rules:\n  - prefix: \"enc-\"\n    kek: \"") + kKek +
+                          "\"\nunmatched_topic: reject\nunresolved_kek: reject\n";
+    EncryptionStack stack(options);
+    auto& cluster = stack.kafka();
 
-    kenc::proxy::ProxyServerOptions proxy_options;
-    proxy_options.worker_threads = workers;
-    kenc::proxy::VirtualClusterSpec spec;
-    spec.name = "bench";
-    spec.listen = {"127.0.0.1", 0};
-    spec.upstream_servers = {{"127.0.0.1", static_cast<uint16_t>(broker.sasl_port)}};
-    proxy_options.clusters.push_back(spec);
-    kenc::proxy::ProxyServer proxy(proxy_options);
-    if (auto status = proxy.start(); !status.ok()) {
-      throw std::runtime_error("proxy: " + status.error().to_string());
+    // The pass-through proxy: the same gateway, no `encryption:` block.
+    ProxyDaemon::Ports ports;
+    ports.bootstrap = kenc::testworld::free_port_range(1);
+    ports.broker_ports = 1;
+    const auto& broker = cluster.brokers().at(0);
+    std::ostringstream config;
+    config << "worker_threads: " << workers << "\n"
+           << "virtual_clusters:\n  - name: passthrough\n"
+           << "    upstream:\n      bootstrap_servers: [\"127.0.0.1:" << broker.port << "\"]\n"
+           << "    gateway:\n      bootstrap: \"127.0.0.1:" << ports.bootstrap << "\"\n"
+           << "      port_per_broker:\n        node_id_min: " << broker.node_id
+           << "\n        node_id_max: " << broker.node_id << "\n";
+    ProxyDaemon passthrough(stack.dir(), "proxy-passthrough", config.str(), ports);
+    if (auto error = passthrough.start(); !error.empty()) throw std::runtime_error(error);
+
+    // The optional baseline: another kenc-proxy binary, pass-through, same gateway layout.
+    std::unique_ptr<kenc::testworld::Process> baseline;
+    int baseline_port = 0;
+    const char* baseline_binary = std::getenv("KENC_PERF_BASELINE_PROXY");
+    if (baseline_binary != nullptr && *baseline_binary != '\0') {
+      baseline_port = kenc::testworld::free_port_range(1);
+      std::string yaml = config.str();
+      const std::string from = "127.0.0.1:" + std::to_string(ports.bootstrap) + "\"";
+      yaml.replace(yaml.find(from), from.size(),
+                   "127.0.0.1:" + std::to_string(baseline_port) + "\"");
+      const std::string file = stack.dir() + "/proxy-baseline.yaml";
+      std::ofstream(file) << yaml;
+      kenc::testworld::Process::Options po;
+      po.argv = {baseline_binary, "--config", file};
+      po.log_file = stack.dir() + "/proxy-baseline.log";
+      baseline = std::make_unique<kenc::testworld::Process>(po);
+      for (int i = 0; i < 300 && !(kenc::testworld::port_open(baseline_port) &&
+                                   kenc::testworld::port_open(baseline_port + 1));
+           ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      if (!kenc::testworld::port_open(baseline_port)) {
+        throw std::runtime_error("the baseline proxy did not start: " +
+                                 kenc::testworld::tail_file(po.log_file));
+      }
     }
-    advertise_proxy_for_sasl(cluster, proxy.port(0));
-
-    const std::string dir = cluster.run_dir();
-    const std::string direct_bootstrap = "127.0.0.1:" + std::to_string(broker.port);
-    const std::string proxy_bootstrap = "127.0.0.1:" + std::to_string(proxy.port(0));
-    const std::string sasl =
-        "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required "
-        "username=\"bench\" password=\"bench-secret\";";
-    const auto direct_producer = write_properties(
-        dir + "/direct-producer.properties",
-        {"bootstrap.servers=" + direct_bootstrap, "acks=1", "linger.ms=5", "batch.size=65536"});
-    const auto proxy_producer = write_properties(
-        dir + "/proxy-producer.properties",
-        {"bootstrap.servers=" + proxy_bootstrap, "acks=1", "linger.ms=5", "batch.size=65536",
-         "security.protocol=SASL_PLAINTEXT", "sasl.mechanism=PLAIN", sasl});
-    const auto direct_consumer =
-        write_properties(dir + "/direct-consumer.properties", {"auto.offset.reset=earliest"});
-    const auto proxy_consumer =
-        write_properties(dir + "/proxy-consumer.properties",
-                         {"auto.offset.reset=earliest", "security.protocol=SASL_PLAINTEXT",
-                          "sasl.mechanism=PLAIN", sasl});
+    const int modes = baseline ? 4 : 3;
+    const std::string bootstrap[] = {stack.direct_bootstrap(), passthrough.bootstrap(),
+                                     stack.proxy_bootstrap(0),
+                                     "127.0.0.1:" + std::to_string(baseline_port)};
+    const pid_t pid[] = {0, passthrough.pid(), stack.proxy(0).pid(),
+                         baseline ? baseline->pid() : 0};
 
     std::printf(
-        "proxy_perf: %ld records of %d bytes per run, %zu proxy worker thread(s), %d rounds\n",
-        records, kRecordBytes, workers, rounds);
-    std::vector<double> produce_ratios;
-    std::vector<double> consume_ratios;
-    double cpu_seconds = 0;
-    double gb_moved = 0;
+        "proxy_perf: %ld records of 1 KiB / %ld of 100 B per run, %d rounds, %d proxy worker "
+        "thread(s), %ld cores, load average %.2f at start\n",
+        records_1k, records_1k * 5, rounds, workers, sysconf(_SC_NPROCESSORS_ONLN), load_average());
+
+    // [size][mode] -> runs
+    std::map<int, std::vector<Run>> produce[4], consume[4];
+    std::map<int, std::vector<double>> added_per_record;
+    std::vector<double> loads;
     for (int round = 0; round < rounds; ++round) {
-      std::printf("round %d\n", round + 1);
-      // Each side writes its own topic (same layout), so neither reads the other's data.
-      const std::string direct_topic = "perf-direct-" + std::to_string(round);
-      const std::string proxy_topic = "perf-proxy-" + std::to_string(round);
-      cluster.create_topic(direct_topic, 3);
-      cluster.create_topic(proxy_topic, 3);
-      auto dp = produce(direct_topic, records, direct_producer);
-      print_row("direct", dp);
-      auto pp = produce(proxy_topic, records, proxy_producer);
-      print_row("proxy", pp);
-      auto dc = consume(direct_bootstrap, direct_topic, records, direct_consumer);
-      print_row("direct", dc);
-      auto pc = consume(proxy_bootstrap, proxy_topic, records, proxy_consumer);
-      print_row("proxy", pc);
-      const double produce_ratio = pp.records_per_sec / dp.records_per_sec;
-      const double consume_ratio = pc.records_per_sec / dc.records_per_sec;
-      std::printf("  ratio proxy/direct: produce %.3f, consume %.3f\n", produce_ratio,
-                  consume_ratio);
-      produce_ratios.push_back(produce_ratio);
-      consume_ratios.push_back(consume_ratio);
-      cpu_seconds += pp.proxy_cpu_seconds + pc.proxy_cpu_seconds;
-      gb_moved += 2.0 * static_cast<double>(records) * kRecordBytes / 1e9;
+      for (int size : sizes) {
+        const long records = size == 100 ? records_1k * 5 : records_1k;
+        std::string topic[4];
+        for (int m = 0; m < modes; ++m) {
+          topic[m] = std::string(m == kEncrypt ? "enc-" : "perf-") + kModeNames[m][0] +
+                     std::to_string(m) + "-" + std::to_string(size) + "-r" + std::to_string(round);
+          cluster.create_topic(topic[m], 3);
+        }
+        std::printf("round %d, %d-byte records (load %.2f)\n", round + 1, size, load_average());
+        loads.push_back(load_average());
+        for (int k = 0; k < modes; ++k) {
+          const int m = (round + k) % modes;
+          kenc::testworld::ProducerPerfOptions po;
+          po.topic = topic[m];
+          po.num_records = records;
+          po.record_size = size;
+          po.producer_props = {{"acks", "1"}, {"linger.ms", "5"}, {"batch.size", "65536"}};
+          const double cpu0 = pid[m] ? cpu_seconds_of(pid[m]) : 0;
+          auto r = kenc::testworld::run_producer_perf(bootstrap[m], po);
+          Run run{r.records_per_sec,
+                  r.p50_ms,
+                  r.p95_ms,
+                  r.p99_ms,
+                  r.p999_ms,
+                  r.avg_latency_ms,
+                  pid[m] ? cpu_seconds_of(pid[m]) - cpu0 : 0};
+          std::printf(
+              "  %-9s produce %9.0f rec/s %7.2f MB/s  latency avg %6.1f p50 %4.0f p95 %4.0f "
+              "p99 %4.0f p99.9 %4.0f ms  proxy CPU %.2f s\n",
+              kModeNames[m], r.records_per_sec, r.mb_per_sec, r.avg_latency_ms, r.p50_ms, r.p95_ms,
+              r.p99_ms, r.p999_ms, run.cpu_seconds);
+          produce[m][size].push_back(run);
+        }
+        settle();
+        const LogSize plain = log_size(cluster.log_dirs(), topic[kPassthrough]);
+        const LogSize encrypted = log_size(cluster.log_dirs(), topic[kEncrypt]);
+        // Record bytes = segment bytes - 61 bytes of batch framing and header per batch.
+        const double added = (static_cast<double>(encrypted.bytes - 61 * encrypted.batches) -
+                              static_cast<double>(plain.bytes - 61 * plain.batches)) /
+                             static_cast<double>(records);
+        added_per_record[size].push_back(added);
+        std::printf(
+            "  on disk: plaintext %llu bytes in %llu batches, encrypted %llu bytes in %llu "
+            "batches: "
+            "%.1f bytes added per record\n",
+            static_cast<unsigned long long>(plain.bytes),
+            static_cast<unsigned long long>(plain.batches),
+            static_cast<unsigned long long>(encrypted.bytes),
+            static_cast<unsigned long long>(encrypted.batches), added);
+        for (int k = 0; k < modes; ++k) {
+          const int m = (round + k) % modes;
+          kenc::testworld::ConsumerPerfOptions co;
+          co.topic = topic[m];
+          co.messages = records;
+          co.consumer_props = {{"auto.offset.reset", "earliest"}};
+          const double cpu0 = pid[m] ? cpu_seconds_of(pid[m]) : 0;
+          auto r = kenc::testworld::run_consumer_perf(bootstrap[m], co);
+          if (r.messages < records) {
+            throw std::runtime_error(std::string(kModeNames[m]) + " consumer read only " +
+                                     std::to_string(r.messages) + " records");
+          }
+          Run run;
+          // Over the fetch time: the group join is not data movement.
+          run.records_per_sec = r.fetch_messages_per_sec;
+          run.cpu_seconds = pid[m] ? cpu_seconds_of(pid[m]) - cpu0 : 0;
+          std::printf("  %-9s consume %9.0f rec/s %7.2f MB/s  proxy CPU %.2f s\n", kModeNames[m],
+                      r.fetch_messages_per_sec, r.fetch_mb_per_sec, run.cpu_seconds);
+          consume[m][size].push_back(run);
+        }
+      }
     }
-    // The median of the rounds: a shared machine makes single runs noisy in both directions.
-    auto median = [](std::vector<double> v) {
-      std::sort(v.begin(), v.end());
-      const size_t n = v.size();
-      return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-    };
+
     std::printf(
-        "median ratio proxy/direct over %d rounds: produce %.3f, consume %.3f (target >= 0.95)\n",
-        rounds, median(produce_ratios), median(consume_ratios));
-    std::printf("proxy CPU: %.2f s for %.2f GB of record payload = %.2f CPU s/GB\n", cpu_seconds,
-                gb_moved, cpu_seconds / gb_moved);
+        "\nsummary: medians over %d rounds; ratio = proxy run / direct run of the same "
+        "round; load average during the runs: median %.2f, max %.2f\n",
+        rounds, median(loads), *std::max_element(loads.begin(), loads.end()));
+    std::printf("%-6s %-9s %-8s %10s %7s %8s %8s %8s %9s %9s\n", "size", "mode", "direction",
+                "rec/s", "ratio", "p50 ms", "p99 ms", "p99.9", "CPU s/GB", "target");
+    for (int size : sizes) {
+      const long records = size == 100 ? records_1k * 5 : records_1k;
+      const double gb = static_cast<double>(records) * size / 1e9;
+      for (int dir = 0; dir < 2; ++dir) {
+        auto& table = dir == 0 ? produce : consume;
+        for (int m = 0; m < modes; ++m) {
+          const auto& runs = table[m][size];
+          std::vector<double> rate, ratio, p50, p99, p999, cpu;
+          for (size_t i = 0; i < runs.size(); ++i) {
+            rate.push_back(runs[i].records_per_sec);
+            ratio.push_back(runs[i].records_per_sec / table[kDirect][size][i].records_per_sec);
+            p50.push_back(runs[i].p50);
+            p99.push_back(runs[i].p99);
+            p999.push_back(runs[i].p999);
+            cpu.push_back(runs[i].cpu_seconds / gb);
+          }
+          const char* target = m == kPassthrough || m == kBaseline ? ">= 0.95"
+                               : m == kEncrypt ? (dir == 0 ? ">= 0.90" : ">= 0.85")
+                                               : "";
+          if (dir == 0) {
+            std::printf("%-6d %-9s %-8s %10.0f %7.3f %8.0f %8.0f %8.0f %9.2f %9s\n", size,
+                        kModeNames[m], "produce", median(rate), median(ratio), median(p50),
+                        median(p99), median(p999), median(cpu), target);
+          } else {
+            std::printf("%-6d %-9s %-8s %10.0f %7.3f %8s %8s %8s %9.2f %9s\n", size, kModeNames[m],
+                        "consume", median(rate), median(ratio), "-", "-", "-", median(cpu), target);
+          }
+        }
+      }
+      std::printf(
+          "%-6d bytes added per record by encryption (KEK name of %zu characters): "
+          "median %.1f (target <= 100)\n",
+          size, std::string(kKek).size(), median(added_per_record[size]));
+    }
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "proxy_perf failed: %s\n", e.what());

@@ -23,6 +23,8 @@ namespace {
 constexpr auto kAsTuple = asio::experimental::as_tuple(asio::use_awaitable);
 // Read granularity. Frames larger than this are assembled across reads.
 constexpr size_t kReadBufferBytes = 64 * 1024;
+// A frame with at least this many bytes still to come is read straight into its own buffer.
+constexpr size_t kDirectReadMinBytes = 16 * 1024;
 // At most this many frames go out in one gathered write.
 constexpr size_t kMaxFramesPerWrite = 64;
 
@@ -282,7 +284,14 @@ asio::awaitable<std::optional<Frame>> Connection::read_frame(ByteStream& stream,
     if (closed_) {
       co_return std::nullopt;
     }
-    auto [ec, n] = co_await stream.read_some(std::span<uint8_t>(buffer));
+    // The rest of a large frame goes from the socket straight into the frame's own buffer
+    // (fetch responses and produce requests are mostly that), not through `buffer`.
+    std::span<uint8_t> target = reader.unfilled();
+    const bool direct = target.size() >= kDirectReadMinBytes;
+    if (!direct) {
+      target = std::span<uint8_t>(buffer);
+    }
+    auto [ec, n] = co_await stream.read_some(target);
     if (from_client && !closed_ && !reader.mid_frame() &&
         (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)) {
       client_eof_ = true;
@@ -297,6 +306,13 @@ asio::awaitable<std::optional<Frame>> Connection::read_frame(ByteStream& stream,
     touch();
     if (from_client && env_->metrics != nullptr) {
       env_->metrics->bytes_from_client(n);
+    }
+    if (direct) {
+      reader.filled(n);
+      if (auto frame = reader.take()) {
+        co_return frame;
+      }
+      continue;
     }
     begin = 0;
     end = n;

@@ -54,6 +54,18 @@ Result<size_t> FrameReader::consume(std::span<const uint8_t> input) {
   return used;
 }
 
+std::span<uint8_t> FrameReader::unfilled() {
+  if (prefix_filled_ < kafka::kFrameSizeBytes || complete_ || error_) {
+    return {};
+  }
+  return std::span<uint8_t>(current_.bytes).subspan(filled_);
+}
+
+void FrameReader::filled(size_t n) {
+  filled_ += std::min(n, current_.bytes.size() - filled_);
+  complete_ = filled_ == current_.bytes.size();
+}
+
 std::optional<Frame> FrameReader::take() {
   if (!complete_) {
     return std::nullopt;

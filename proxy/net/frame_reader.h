@@ -43,6 +43,13 @@ class FrameReader {
   // True while part of a frame has been read but not all of it.
   bool mid_frame() const { return prefix_filled_ > 0 && !complete_; }
 
+  // Once a frame's size is known and until it is complete: the part of its buffer still to be
+  // filled, so the caller can read a large frame from the socket straight into place instead of
+  // through its read buffer (one copy of every byte fewer). Empty otherwise.
+  std::span<uint8_t> unfilled();
+  // Records that the first `n` bytes of unfilled() were written.
+  void filled(size_t n);
+
  private:
   int32_t max_frame_bytes_;
   uint8_t prefix_[kafka::kFrameSizeBytes] = {};

@@ -1,5 +1,6 @@
 // Address rewriting on the bytes a REAL Kafka broker sends: every version of Metadata,
-// FindCoordinator and DescribeCluster the broker and the codec share, plus ApiVersions.
+// FindCoordinator and DescribeCluster the broker and the codec share, plus ApiVersions, and the
+// NodeEndpoints probe on every Produce (v10+) and Fetch (v16+) version the broker answers.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -15,6 +16,8 @@
 #include "common/kafka/protocol/api_table.h"
 #include "common/kafka/protocol/generated/all_messages.h"
 #include "common/kafka/protocol/headers.h"
+#include "common/kafka/records/batch_builder.h"
+#include "proxy/filters/address_rewrite/node_endpoints_probe.h"
 #include "proxy/filters/address_rewrite/response_rewriter.h"
 #include "tests/world/kafka/kafka_environment.h"
 
@@ -284,6 +287,99 @@ TEST_F(RealBrokerRewriteTest, ApiVersionsClampedForFilteredKeysOnly) {
       EXPECT_EQ(k.max_version, broker_max);
     }
   }
+}
+
+// A single broker never moves a leader, so its Produce and Fetch responses carry no
+// NodeEndpoints: the probe must say so on the real bytes (and agree with a full decode), which
+// is what lets the proxy forward them untouched. The fetch carries records the walker skips.
+TEST_F(RealBrokerRewriteTest, ProduceAndFetchResponsesProbedWithoutDecoding) {
+  const std::string topic = testworld::unique_topic("probe");
+  KafkaEnvironment::cluster().create_topic(topic, 1);
+  kafka::MetadataRequest md;
+  md.topics = std::vector<kafka::MetadataRequest::MetadataRequestTopic>(1);
+  (*md.topics)[0].name = topic;
+  kafka::Uuid topic_id{};
+  for (int attempt = 0; attempt < 60 && topic_id == kafka::Uuid{}; ++attempt) {
+    auto payload = conn_->call(md, 12);
+    ASSERT_TRUE(payload.has_value());
+    auto m = decode<kafka::MetadataResponse>(
+        12, std::vector<uint8_t>(payload->data(), payload->data() + payload->size()));
+    if (m.topics.size() == 1 && m.topics[0].error_code == 0) {
+      topic_id = m.topics[0].topic_id;
+    } else {
+      ::usleep(200 * 1000);
+    }
+  }
+  ASSERT_NE(topic_id, kafka::Uuid{}) << "no topic id for " << topic;
+
+  int produced = 0;
+  for (int16_t v : shared_versions(0)) {
+    if (v < 10) {
+      continue;
+    }
+    SCOPED_TRACE("Produce v" + std::to_string(v));
+    kafka::records::BatchBuilder builder;
+    const std::string value(500, 'v');
+    for (int i = 0; i < 5; ++i) {
+      builder.add(0, i, kafka::records::NullableBytes::of("k"),
+                  kafka::records::NullableBytes::of(value));
+    }
+    std::vector<uint8_t> batch;
+    ASSERT_TRUE(builder.finish(batch).ok());
+    kafka::ProduceRequest req;
+    req.acks = 1;
+    req.timeout_ms = 30000;
+    req.topic_data.resize(1);
+    req.topic_data[0].name = topic;
+    req.topic_data[0].topic_id = topic_id;
+    req.topic_data[0].partition_data.resize(1);
+    req.topic_data[0].partition_data[0].index = 0;
+    req.topic_data[0].partition_data[0].records = SharedBytes(std::move(batch));
+    auto payload = conn_->call(req, v);
+    ASSERT_TRUE(payload.has_value());
+    auto probe = has_node_endpoints(0, v, payload->view());
+    ASSERT_TRUE(probe.ok()) << probe.error().to_string();
+    EXPECT_FALSE(*probe);
+    auto got = decode<kafka::ProduceResponse>(
+        v, std::vector<uint8_t>(payload->data(), payload->data() + payload->size()));
+    ASSERT_EQ(got.responses.size(), 1u);
+    EXPECT_EQ(got.responses[0].partition_responses.at(0).error_code, 0);
+    EXPECT_TRUE(got.node_endpoints.empty());
+    produced += 5;
+  }
+  ASSERT_GT(produced, 0) << "the broker speaks no Produce version with NodeEndpoints";
+
+  int fetched_versions = 0;
+  for (int16_t v : shared_versions(1)) {
+    if (v < 16) {
+      continue;
+    }
+    SCOPED_TRACE("Fetch v" + std::to_string(v));
+    kafka::FetchRequest req;
+    req.max_wait_ms = 500;
+    req.min_bytes = 1;
+    req.topics.resize(1);
+    req.topics[0].topic_id = topic_id;
+    req.topics[0].partitions.resize(1);
+    req.topics[0].partitions[0].partition = 0;
+    req.topics[0].partitions[0].fetch_offset = 0;
+    req.topics[0].partitions[0].partition_max_bytes = 1 << 20;
+    auto payload = conn_->call(req, v);
+    ASSERT_TRUE(payload.has_value());
+    auto probe = has_node_endpoints(1, v, payload->view());
+    ASSERT_TRUE(probe.ok()) << probe.error().to_string();
+    EXPECT_FALSE(*probe);
+    auto got = decode<kafka::FetchResponse>(
+        v, std::vector<uint8_t>(payload->data(), payload->data() + payload->size()));
+    EXPECT_TRUE(got.node_endpoints.empty());
+    ASSERT_EQ(got.responses.size(), 1u);
+    const auto& part = got.responses[0].partitions.at(0);
+    EXPECT_EQ(part.error_code, 0);
+    ASSERT_TRUE(part.records.has_value());
+    EXPECT_GT(part.records->size(), static_cast<size_t>(produced) * 500);
+    ++fetched_versions;
+  }
+  EXPECT_GT(fetched_versions, 0) << "the broker speaks no Fetch version with NodeEndpoints";
 }
 
 }  // namespace

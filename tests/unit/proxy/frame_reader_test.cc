@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace kenc::proxy {
@@ -21,6 +22,45 @@ TEST(FrameReader, WholeFrameInOnePiece) {
   EXPECT_EQ(std::vector<uint8_t>(frame->payload().begin(), frame->payload().end()),
             (std::vector<uint8_t>{1, 2, 3, 4, 5}));
   EXPECT_FALSE(reader.take().has_value());
+}
+
+// The connection reads the rest of a large frame straight into the frame's buffer: what it
+// writes through unfilled()/filled() must complete the same frame, mixed with consume().
+TEST(FrameReader, UnfilledPartIsWrittenInPlace) {
+  std::vector<uint8_t> payload(1000);
+  for (size_t i = 0; i < payload.size(); ++i) {
+    payload[i] = static_cast<uint8_t>(i * 7);
+  }
+  const auto bytes = frame_of(payload);
+  FrameReader reader(4096);
+  EXPECT_TRUE(reader.unfilled().empty());  // no size known yet
+  ASSERT_TRUE(reader.consume(std::span<const uint8_t>(bytes).first(2)).ok());
+  EXPECT_TRUE(reader.unfilled().empty());  // half a size prefix
+  ASSERT_TRUE(reader.consume(std::span<const uint8_t>(bytes).subspan(2, 98)).ok());
+  size_t at = 100;
+  for (size_t piece : {300u, 1u, 600u}) {
+    auto target = reader.unfilled();
+    ASSERT_EQ(target.size(), bytes.size() - at);
+    std::copy_n(bytes.begin() + static_cast<std::ptrdiff_t>(at), piece, target.begin());
+    reader.filled(piece);
+    at += piece;
+    EXPECT_EQ(reader.take().has_value(), false) << "completed early at " << at;
+  }
+  ASSERT_TRUE(reader.consume(std::span<const uint8_t>(bytes).subspan(at)).ok());
+  auto frame = reader.take();
+  ASSERT_TRUE(frame.has_value());
+  EXPECT_EQ(frame->bytes, bytes);
+  EXPECT_TRUE(reader.unfilled().empty());
+
+  // Filled to the last byte, a frame is complete without another consume().
+  ASSERT_TRUE(reader.consume(std::span<const uint8_t>(bytes).first(10)).ok());
+  auto target = reader.unfilled();
+  std::copy(bytes.begin() + 10, bytes.end(), target.begin());
+  reader.filled(target.size());
+  EXPECT_TRUE(reader.unfilled().empty());
+  auto second = reader.take();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->bytes, bytes);
 }
 
 TEST(FrameReader, ByteByByteKeepsThePartialFrame) {
