@@ -276,9 +276,16 @@ TEST_F(RealBrokerRewriteTest, ApiVersionsClampedForFilteredKeysOnly) {
   ASSERT_EQ(got.api_keys.size(), versions_.size());
   for (const auto& k : got.api_keys) {
     auto [broker_min, broker_max] = versions_.at(k.api_key);
-    if (k.api_key == 0 || k.api_key == 1) {
-      // A filtered key is limited to the versions the codec decodes, on both ends: Kafka 4.x
-      // still advertises Produce v0 while its message specs (and so the codec) start at v3.
+    if (k.api_key == 0) {
+      // Produce: capped at the codec's highest version, but the broker's minimum stays. Kafka
+      // 4.x advertises Produce v0 (while refusing v0-v2) because librdkafka only compresses with
+      // gzip/snappy/lz4 when v0 is listed; the encryption filter refuses versions it cannot
+      // decode rather than forward them.
+      const kafka::ApiInfo* api = kafka::find_api(k.api_key);
+      EXPECT_EQ(k.min_version, broker_min);
+      EXPECT_EQ(k.max_version, std::min(broker_max, api->highest_version));
+    } else if (k.api_key == 1) {
+      // Other filtered keys are limited to the versions the codec decodes, on both ends.
       const kafka::ApiInfo* api = kafka::find_api(k.api_key);
       EXPECT_EQ(k.min_version, std::max(broker_min, api->lowest_version));
       EXPECT_EQ(k.max_version, std::min(broker_max, api->highest_version));
