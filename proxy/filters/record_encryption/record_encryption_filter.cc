@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "common/kafka/protocol/reader.h"
 #include "common/kafka/protocol/writer.h"
 #include "common/kafka/records/batch_rewriter.h"
+#include "common/kafka/records/record.h"
 #include "common/kafka/records/record_batch.h"
 #include "proxy/filter/await_callback.h"
 #include "proxy/filters/record_encryption/aes_context_cache.h"
@@ -130,6 +132,45 @@ ProduceError produce_error_for(const Error& e) {
   return {kRequestTimedOut, PartitionFailure::kKeyBrokerUnavailable};
 }
 
+// The produce side's rewriter, one per thread (its buffers are reused); used only between
+// suspensions.
+kafka::records::BatchRewriter& produce_rewriter() {
+  thread_local kafka::records::BatchRewriter rewriter;
+  return rewriter;
+}
+
+// Kafka refuses a batch without records, and parse_batch() bounds the count of an uncompressed
+// one by its size; a compressed batch is decompressed here (once more, when it is encrypted) to
+// check that it holds the records its header declares.
+Status verify_record_count(const kafka::records::BatchView& batch) {
+  const int32_t declared = batch.header.record_count;
+  if (declared <= 0) {
+    return make_error(ErrorCode::kInvalidArgument, "a record batch declares no records");
+  }
+  if (batch.header.codec() == kafka::records::Codec::kNone) {
+    return Status::Ok();
+  }
+  std::span<const uint8_t> section;
+  if (Status s = produce_rewriter().records_section(batch, section); !s.ok()) {
+    return s;
+  }
+  kafka::records::RecordReader reader(section, declared);
+  kafka::records::RecordView record;
+  int32_t seen = 0;
+  while (reader.next(record)) {
+    ++seen;
+  }
+  if (!reader.status().ok()) {
+    return reader.status();
+  }
+  if (seen != declared) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "record batch declares " + std::to_string(declared) + " records but holds " +
+                          std::to_string(seen));
+  }
+  return Status::Ok();
+}
+
 bool is_transient(const Error& e) {
   return e.code == ErrorCode::kUnavailable || e.code == ErrorCode::kDeadlineExceeded ||
          e.code == ErrorCode::kInternal;
@@ -235,6 +276,14 @@ asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter
           kInvalidRecord, PartitionFailure::kInvalidRecords,
           "topic '" + topic + "' is encrypted; only complete magic v2 record batches can be");
     }
+    // The IVs are reserved from the declared counts, so those must be true: a batch declaring
+    // no records would otherwise be forwarded as it came (with whatever plaintext it carries),
+    // and a compressed one declaring millions would use up a lease with a few bytes.
+    if (Status s = verify_record_count(entry.batch); !s.ok()) {
+      co_return PartitionOutcome::failure(
+          kInvalidRecord, PartitionFailure::kInvalidRecords,
+          "records of topic '" + topic + "' cannot be encrypted: " + s.error().message);
+    }
     values += static_cast<uint64_t>(entry.batch.header.record_count);
   }
   if (values == 0) {
@@ -282,7 +331,7 @@ asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter
     co_return PartitionOutcome::failure(kRequestTimedOut, PartitionFailure::kKeyBrokerUnavailable,
                                         "cannot set up AES-GCM: " + encryptor.error().message);
   }
-  thread_local kafka::records::BatchRewriter rewriter;
+  kafka::records::BatchRewriter& rewriter = produce_rewriter();
   std::vector<uint8_t> out;
   out.reserve(records.size() + values * (reservation->lease->edek.size() + 40));
   crypto::IvFields next = reservation->first;

@@ -624,5 +624,47 @@ TEST_F(FilterTest, ShareFetchIsDecryptedAndFailsWholePartitions) {
   EXPECT_TRUE(f.responses.at(0).partitions.at(0).acquired_records.empty());
 }
 
+// A batch header may lie about its record count. Whatever it claims, the records it carries
+// must never reach the broker unencrypted.
+TEST_F(FilterTest, ABatchDeclaringZeroRecordsIsNotForwardedWithItsPlaintext) {
+  make_filter(kPolicy);
+  auto batch = make_batch({{"k", "the first secret value", {}, 0}}, Codec::kNone);
+  std::vector<kafka::records::RecordsEntry> entries;
+  ASSERT_TRUE(kafka::records::parse_records(batch, entries).ok());
+  kafka::records::BatchHeader h = entries[0].batch.header;
+  h.record_count = 0;
+  kafka::records::finish_batch(h, batch);
+  auto verdict = request(produce_frame({{"enc-zero", {{0, batch}}}}));
+  auto* answer = std::get_if<proxy::AnswerRequest>(&verdict);
+  ASSERT_NE(answer, nullptr) << "the plaintext batch was forwarded to the broker";
+  auto resp = decode_body<kafka::ProduceResponse>(answer->response, 0, kProduceVersion,
+                                                  kafka::MessageKind::kResponse);
+  EXPECT_EQ(resp.responses.at(0).partition_responses.at(0).error_code, 87);  // INVALID_RECORD
+}
+
+// A compressed batch claiming far more records than it holds costs no IVs: otherwise a few
+// bytes from a client would use up DEK leases (a key-broker call each) and DEK budgets.
+TEST_F(FilterTest, ABatchOverstatingItsRecordCountDoesNotUseUpTheLease) {
+  kb.budget = 1'000'000;
+  make_filter(kPolicy);
+  auto batch = make_batch({{"k", "v", {}, 0}}, Codec::kZstd);
+  std::vector<kafka::records::RecordsEntry> entries;
+  ASSERT_TRUE(kafka::records::parse_records(batch, entries).ok());
+  kafka::records::BatchHeader h = entries[0].batch.header;
+  h.record_count = 900'000;
+  kafka::records::finish_batch(h, batch);
+  auto verdict = request(produce_frame({{"enc-lie", {{0, batch}}}}));
+  auto* answer = std::get_if<proxy::AnswerRequest>(&verdict);
+  ASSERT_NE(answer, nullptr);
+  auto resp = decode_body<kafka::ProduceResponse>(answer->response, 0, kProduceVersion,
+                                                  kafka::MessageKind::kResponse);
+  EXPECT_EQ(resp.responses.at(0).partition_responses.at(0).error_code, 87);
+
+  // An honest batch afterwards is served by the same lease, with no renewal on the way.
+  auto ok = request(produce_frame({{"enc-lie", {{0, make_batch(kRecords, Codec::kZstd)}}}}));
+  EXPECT_NE(std::get_if<proxy::ForwardRequest>(&ok), nullptr);
+  EXPECT_LE(kb.leases.load(), 1);
+}
+
 }  // namespace
 }  // namespace kenc::record_encryption
