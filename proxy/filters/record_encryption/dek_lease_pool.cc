@@ -1,5 +1,6 @@
 #include "proxy/filters/record_encryption/dek_lease_pool.h"
 
+#include <string>
 #include <utility>
 
 namespace kenc::record_encryption {
@@ -16,6 +17,12 @@ bool is_lasting(const Error& e) {
 // After a failed background renewal, the next one waits this long (the current lease is still
 // good; a key broker that is down should not get one call per batch).
 constexpr std::chrono::seconds kRenewalRetryDelay{1};
+
+Error oversized(uint64_t count, uint64_t budget) {
+  return make_error(ErrorCode::kOutOfRange, "a batch of " + std::to_string(count) +
+                                                " records is larger than a DEK lease (" +
+                                                std::to_string(budget) + " encryptions)");
+}
 
 }  // namespace
 
@@ -107,12 +114,8 @@ struct DekLeasePool::State : std::enable_shared_from_this<DekLeasePool::State> {
         std::vector<Waiter> still_waiting;
         for (Waiter& w : entry.waiters) {
           if (w.count > entry.current->ivs.budget()) {
-            completions.emplace_back(
-                std::move(w.done),
-                make_error(ErrorCode::kOutOfRange, "a batch of " + std::to_string(w.count) +
-                                                       " records is larger than a DEK lease (" +
-                                                       std::to_string(entry.current->ivs.budget()) +
-                                                       " encryptions)"));
+            completions.emplace_back(std::move(w.done),
+                                     oversized(w.count, entry.current->ivs.budget()));
           } else if (auto r = take_locked(entry, w.count, t)) {
             completions.emplace_back(std::move(w.done), std::move(*r));
           } else {
@@ -198,6 +201,11 @@ void DekLeasePool::reserve(const std::string& kek_alias, uint64_t count, const s
     const Clock::time_point t = state_->now();
     if (entry.failure && t < entry.failure_until) {
       immediate = *entry.failure;
+      answered = true;
+    } else if (entry.current && count > entry.current->ivs.budget()) {
+      // No lease of this key broker can serve it: asking for another would only cost a
+      // key-broker call and the rest of the current lease, once per such batch.
+      immediate = oversized(count, entry.current->ivs.budget());
       answered = true;
     } else if (auto r = state_->take_locked(entry, count, t)) {
       immediate = std::move(*r);
