@@ -555,7 +555,11 @@ asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter
     bool rewritten = false;
     if (entry.kind == kafka::records::EntryKind::kBatch && !entry.batch.header.is_control()) {
       std::optional<Error> failure;
-      for (int attempt = 0; attempt < 3; ++attempt) {
+      // Up to kMaxDekWaits DEKs are fetched per batch, and the batch always runs again after
+      // the last one arrived (a batch copied together from several DEKs' records needs one
+      // fetch per DEK).
+      constexpr int kMaxDekWaits = 3;
+      for (int waits = 0;; ++waits) {
         transform.reset();
         batch_out.clear();
         thread_local kafka::records::BatchRewriter rewriter;
@@ -566,7 +570,7 @@ asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter
           break;
         }
         failure = r.error();
-        if (!transform.missing_dek()) {
+        if (!transform.missing_dek() || waits == kMaxDekWaits) {
           break;
         }
         // Not cached: wait for the key broker (concurrent misses share one unwrap), then run

@@ -666,5 +666,31 @@ TEST_F(FilterTest, ABatchOverstatingItsRecordCountDoesNotUseUpTheLease) {
   EXPECT_LE(kb.leases.load(), 1);
 }
 
+// A batch re-assembled from cipher records of several DEKs (as a replication tool copying the
+// encrypted topic would write it): each DEK is unwrapped once and the batch is decrypted in the
+// same fetch, without a spurious retriable error.
+TEST_F(FilterTest, ABatchOfRecordsUnderThreeDeksIsDecryptedInOneFetch) {
+  make_filter(kPolicy);
+  std::vector<TestRecord> mixed;
+  for (const std::string topic : {"enc-a", "enc-b", "enc-c"}) {
+    auto stored = forwarded_records(
+        request(produce_frame({{topic, {{0, make_batch({kRecords[0]}, Codec::kNone)}}}})));
+    for (const auto& r : read_records(stored)) mixed.push_back({r.key, r.value, r.headers, 0});
+  }
+  make_filter(kPolicy);  // a fresh proxy: no DEK cached
+  const int unwraps_before = kb.unwraps.load();
+  auto fetched =
+      response(1, kFetchVersion, fetch_frame("enc-mixed", {make_batch(mixed, Codec::kNone)}));
+  auto resp =
+      decode_body<kafka::FetchResponse>(fetched, 1, kFetchVersion, kafka::MessageKind::kResponse);
+  const auto& p = resp.responses.at(0).partitions.at(0);
+  EXPECT_EQ(p.error_code, 0);
+  ASSERT_TRUE(p.records.has_value());
+  auto plain = read_records(p.records->view());
+  ASSERT_EQ(plain.size(), 3u);
+  for (const auto& r : plain) EXPECT_EQ(r.value, kRecords[0].value);
+  EXPECT_EQ(kb.unwraps.load() - unwraps_before, 3);
+}
+
 }  // namespace
 }  // namespace kenc::record_encryption
