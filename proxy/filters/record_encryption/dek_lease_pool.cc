@@ -92,6 +92,17 @@ struct DekLeasePool::State : std::enable_shared_from_this<DekLeasePool::State> {
     std::vector<Completion> completions;
     std::shared_ptr<ActiveLease> granted_lease;
     bool again = false;
+    // The expiry is the key broker's wall clock: a lease that is over on arrival means the
+    // clocks are apart by more than a lease's lifetime. Asking again would get the same, in a
+    // loop with the batches waiting forever; instead they fail (retriable) and the alias rests
+    // for a moment.
+    bool expired_on_arrival = false;
+    if (result.ok() && result->expires_at <= std::chrono::system_clock::now()) {
+      expired_on_arrival = true;
+      result = make_error(ErrorCode::kUnavailable,
+                          "the key broker granted a DEK lease that had already expired by this "
+                          "proxy's clock (are the clocks of the two hosts apart?)");
+    }
     {
       std::lock_guard lock(mutex);
       Entry& entry = entries[alias];
@@ -130,6 +141,9 @@ struct DekLeasePool::State : std::enable_shared_from_this<DekLeasePool::State> {
         if (is_lasting(result.error()) && options.negative_ttl.count() > 0) {
           entry.failure = result.error();
           entry.failure_until = t + options.negative_ttl;
+        } else if (expired_on_arrival) {
+          entry.failure = result.error();
+          entry.failure_until = t + kRenewalRetryDelay;
         }
         for (Waiter& w : entry.waiters) {
           completions.emplace_back(std::move(w.done), result.error());

@@ -211,5 +211,20 @@ TEST(DekLeasePool, ABatchLargerThanALeaseFailsWithoutAskingForAnotherLease) {
   EXPECT_EQ((*next)->first.lease_number, 0u);
 }
 
+// The lease's expiry is the key broker's wall clock. With this host's clock ahead by more than a
+// lease's lifetime, every lease arrives expired: the waiting batches must get a (retriable)
+// error, not wait forever while the pool asks the key broker again and again.
+TEST(DekLeasePool, ALeaseArrivingExpiredFailsTheWaitersInsteadOfAskingAgainForever) {
+  ParkedKeyBroker kb;
+  DekLeasePool pool({}, kb.fn());
+  Results results;
+  pool.reserve("kek", 5, "t", results.callback());
+  kb.grant(1000, std::chrono::seconds(-10));
+  EXPECT_EQ(kb.calls, 1) << "the pool asked for another lease right away";
+  ASSERT_EQ(results.got.size(), 1u);
+  ASSERT_FALSE(results.got[0].ok());
+  EXPECT_EQ(results.got[0].error().code, ErrorCode::kUnavailable);
+}
+
 }  // namespace
 }  // namespace kenc::record_encryption
