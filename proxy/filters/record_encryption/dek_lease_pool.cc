@@ -1,5 +1,6 @@
 #include "proxy/filters/record_encryption/dek_lease_pool.h"
 
+#include <string>
 #include <utility>
 
 namespace kenc::record_encryption {
@@ -16,6 +17,12 @@ bool is_lasting(const Error& e) {
 // After a failed background renewal, the next one waits this long (the current lease is still
 // good; a key broker that is down should not get one call per batch).
 constexpr std::chrono::seconds kRenewalRetryDelay{1};
+
+Error oversized(uint64_t count, uint64_t budget) {
+  return make_error(ErrorCode::kOutOfRange, "a batch of " + std::to_string(count) +
+                                                " records is larger than a DEK lease (" +
+                                                std::to_string(budget) + " encryptions)");
+}
 
 }  // namespace
 
@@ -85,6 +92,17 @@ struct DekLeasePool::State : std::enable_shared_from_this<DekLeasePool::State> {
     std::vector<Completion> completions;
     std::shared_ptr<ActiveLease> granted_lease;
     bool again = false;
+    // The expiry is the key broker's wall clock: a lease that is over on arrival means the
+    // clocks are apart by more than a lease's lifetime. Asking again would get the same, in a
+    // loop with the batches waiting forever; instead they fail (retriable) and the alias rests
+    // for a moment.
+    bool expired_on_arrival = false;
+    if (result.ok() && result->expires_at <= std::chrono::system_clock::now()) {
+      expired_on_arrival = true;
+      result = make_error(ErrorCode::kUnavailable,
+                          "the key broker granted a DEK lease that had already expired by this "
+                          "proxy's clock (are the clocks of the two hosts apart?)");
+    }
     {
       std::lock_guard lock(mutex);
       Entry& entry = entries[alias];
@@ -107,12 +125,8 @@ struct DekLeasePool::State : std::enable_shared_from_this<DekLeasePool::State> {
         std::vector<Waiter> still_waiting;
         for (Waiter& w : entry.waiters) {
           if (w.count > entry.current->ivs.budget()) {
-            completions.emplace_back(
-                std::move(w.done),
-                make_error(ErrorCode::kOutOfRange, "a batch of " + std::to_string(w.count) +
-                                                       " records is larger than a DEK lease (" +
-                                                       std::to_string(entry.current->ivs.budget()) +
-                                                       " encryptions)"));
+            completions.emplace_back(std::move(w.done),
+                                     oversized(w.count, entry.current->ivs.budget()));
           } else if (auto r = take_locked(entry, w.count, t)) {
             completions.emplace_back(std::move(w.done), std::move(*r));
           } else {
@@ -127,6 +141,9 @@ struct DekLeasePool::State : std::enable_shared_from_this<DekLeasePool::State> {
         if (is_lasting(result.error()) && options.negative_ttl.count() > 0) {
           entry.failure = result.error();
           entry.failure_until = t + options.negative_ttl;
+        } else if (expired_on_arrival) {
+          entry.failure = result.error();
+          entry.failure_until = t + kRenewalRetryDelay;
         }
         for (Waiter& w : entry.waiters) {
           completions.emplace_back(std::move(w.done), result.error());
@@ -198,6 +215,11 @@ void DekLeasePool::reserve(const std::string& kek_alias, uint64_t count, const s
     const Clock::time_point t = state_->now();
     if (entry.failure && t < entry.failure_until) {
       immediate = *entry.failure;
+      answered = true;
+    } else if (entry.current && count > entry.current->ivs.budget()) {
+      // No lease of this key broker can serve it: asking for another would only cost a
+      // key-broker call and the rest of the current lease, once per such batch.
+      immediate = oversized(count, entry.current->ivs.budget());
       answered = true;
     } else if (auto r = state_->take_locked(entry, count, t)) {
       immediate = std::move(*r);

@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "common/kafka/protocol/reader.h"
 #include "common/kafka/protocol/writer.h"
 #include "common/kafka/records/batch_rewriter.h"
+#include "common/kafka/records/record.h"
 #include "common/kafka/records/record_batch.h"
 #include "proxy/filter/await_callback.h"
 #include "proxy/filters/address_rewrite/resolve_topic_names.h"
@@ -131,6 +133,45 @@ ProduceError produce_error_for(const Error& e) {
       break;
   }
   return {kRequestTimedOut, PartitionFailure::kKeyBrokerUnavailable};
+}
+
+// The produce side's rewriter, one per thread (its buffers are reused); used only between
+// suspensions.
+kafka::records::BatchRewriter& produce_rewriter() {
+  thread_local kafka::records::BatchRewriter rewriter;
+  return rewriter;
+}
+
+// Kafka refuses a batch without records, and parse_batch() bounds the count of an uncompressed
+// one by its size; a compressed batch is decompressed here (once more, when it is encrypted) to
+// check that it holds the records its header declares.
+Status verify_record_count(const kafka::records::BatchView& batch) {
+  const int32_t declared = batch.header.record_count;
+  if (declared <= 0) {
+    return make_error(ErrorCode::kInvalidArgument, "a record batch declares no records");
+  }
+  if (batch.header.codec() == kafka::records::Codec::kNone) {
+    return Status::Ok();
+  }
+  std::span<const uint8_t> section;
+  if (Status s = produce_rewriter().records_section(batch, section); !s.ok()) {
+    return s;
+  }
+  kafka::records::RecordReader reader(section, declared);
+  kafka::records::RecordView record;
+  int32_t seen = 0;
+  while (reader.next(record)) {
+    ++seen;
+  }
+  if (!reader.status().ok()) {
+    return reader.status();
+  }
+  if (seen != declared) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "record batch declares " + std::to_string(declared) + " records but holds " +
+                          std::to_string(seen));
+  }
+  return Status::Ok();
 }
 
 bool is_transient(const Error& e) {
@@ -254,6 +295,14 @@ asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter
           kInvalidRecord, PartitionFailure::kInvalidRecords,
           "topic '" + topic + "' is encrypted; only complete magic v2 record batches can be");
     }
+    // The IVs are reserved from the declared counts, so those must be true: a batch declaring
+    // no records would otherwise be forwarded as it came (with whatever plaintext it carries),
+    // and a compressed one declaring millions would use up a lease with a few bytes.
+    if (Status s = verify_record_count(entry.batch); !s.ok()) {
+      co_return PartitionOutcome::failure(
+          kInvalidRecord, PartitionFailure::kInvalidRecords,
+          "records of topic '" + topic + "' cannot be encrypted: " + s.error().message);
+    }
     values += static_cast<uint64_t>(entry.batch.header.record_count);
     uncompressed_multi_record =
         uncompressed_multi_record || (entry.batch.header.codec() == kafka::records::Codec::kNone &&
@@ -304,7 +353,7 @@ asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter
     co_return PartitionOutcome::failure(kRequestTimedOut, PartitionFailure::kKeyBrokerUnavailable,
                                         "cannot set up AES-GCM: " + encryptor.error().message);
   }
-  thread_local kafka::records::BatchRewriter rewriter;
+  kafka::records::BatchRewriter& rewriter = produce_rewriter();
   std::vector<uint8_t> out;
   out.reserve(records.size() + values * (reservation->lease->edek.size() + 40));
   crypto::IvFields next = reservation->first;
@@ -575,7 +624,11 @@ asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter
     bool rewritten = false;
     if (entry.kind == kafka::records::EntryKind::kBatch && !entry.batch.header.is_control()) {
       std::optional<Error> failure;
-      for (int attempt = 0; attempt < 3; ++attempt) {
+      // Up to kMaxDekWaits DEKs are fetched per batch, and the batch always runs again after
+      // the last one arrived (a batch copied together from several DEKs' records needs one
+      // fetch per DEK).
+      constexpr int kMaxDekWaits = 3;
+      for (int waits = 0;; ++waits) {
         transform.reset();
         batch_out.clear();
         thread_local kafka::records::BatchRewriter rewriter;
@@ -586,7 +639,7 @@ asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter
           break;
         }
         failure = r.error();
-        if (!transform.missing_dek()) {
+        if (!transform.missing_dek() || waits == kMaxDekWaits) {
           break;
         }
         // Not cached: wait for the key broker (concurrent misses share one unwrap), then run

@@ -179,5 +179,52 @@ TEST(DekLeasePool, AnExpiredLeaseIsNotUsed) {
   EXPECT_FALSE(r->has_value());
 }
 
+// A batch larger than a whole lease can never be served: asking the key broker for another
+// lease per such batch would let one client turn each request into a key-broker call (and
+// throw away the rest of the current lease each time).
+TEST(DekLeasePool, ABatchLargerThanALeaseFailsWithoutAskingForAnotherLease) {
+  ParkedKeyBroker kb;
+  DekLeasePool pool({}, kb.fn());
+  Results results;
+  pool.reserve("kek", 5, "t", results.callback());
+  kb.grant(1000);
+  ASSERT_EQ(results.got.size(), 1u);
+  ASSERT_TRUE(results.got[0].ok());
+
+  for (int i = 0; i < 3; ++i) {
+    auto fast = pool.try_reserve("kek", 1001, "t");
+    ASSERT_TRUE(fast.ok());
+    EXPECT_FALSE(fast->has_value());
+    pool.reserve("kek", 1001, "t", results.callback());
+  }
+  EXPECT_EQ(kb.calls, 1) << "an oversized batch asked the key broker for a lease";
+  ASSERT_EQ(results.got.size(), 4u);
+  for (size_t i = 1; i < results.got.size(); ++i) {
+    ASSERT_FALSE(results.got[i].ok());
+    EXPECT_EQ(results.got[i].error().code, ErrorCode::kOutOfRange);
+  }
+  // The current lease still serves ordinary batches, from where it was.
+  auto next = pool.try_reserve("kek", 5, "t");
+  ASSERT_TRUE(next.ok());
+  ASSERT_TRUE(next->has_value());
+  EXPECT_EQ((*next)->first.counter, 5u);
+  EXPECT_EQ((*next)->first.lease_number, 0u);
+}
+
+// The lease's expiry is the key broker's wall clock. With this host's clock ahead by more than a
+// lease's lifetime, every lease arrives expired: the waiting batches must get a (retriable)
+// error, not wait forever while the pool asks the key broker again and again.
+TEST(DekLeasePool, ALeaseArrivingExpiredFailsTheWaitersInsteadOfAskingAgainForever) {
+  ParkedKeyBroker kb;
+  DekLeasePool pool({}, kb.fn());
+  Results results;
+  pool.reserve("kek", 5, "t", results.callback());
+  kb.grant(1000, std::chrono::seconds(-10));
+  EXPECT_EQ(kb.calls, 1) << "the pool asked for another lease right away";
+  ASSERT_EQ(results.got.size(), 1u);
+  ASSERT_FALSE(results.got[0].ok());
+  EXPECT_EQ(results.got[0].error().code, ErrorCode::kUnavailable);
+}
+
 }  // namespace
 }  // namespace kenc::record_encryption

@@ -706,5 +706,73 @@ TEST_F(FilterTest, ShareFetchIsDecryptedAndFailsWholePartitions) {
   EXPECT_TRUE(f.responses.at(0).partitions.at(0).acquired_records.empty());
 }
 
+// A batch header may lie about its record count. Whatever it claims, the records it carries
+// must never reach the broker unencrypted.
+TEST_F(FilterTest, ABatchDeclaringZeroRecordsIsNotForwardedWithItsPlaintext) {
+  make_filter(kPolicy);
+  auto batch = make_batch({{"k", "the first secret value", {}, 0}}, Codec::kNone);
+  std::vector<kafka::records::RecordsEntry> entries;
+  ASSERT_TRUE(kafka::records::parse_records(batch, entries).ok());
+  kafka::records::BatchHeader h = entries[0].batch.header;
+  h.record_count = 0;
+  kafka::records::finish_batch(h, batch);
+  auto verdict = request(produce_frame({{"enc-zero", {{0, batch}}}}));
+  auto* answer = std::get_if<proxy::AnswerRequest>(&verdict);
+  ASSERT_NE(answer, nullptr) << "the plaintext batch was forwarded to the broker";
+  auto resp = decode_body<kafka::ProduceResponse>(answer->response, 0, kProduceVersion,
+                                                  kafka::MessageKind::kResponse);
+  EXPECT_EQ(resp.responses.at(0).partition_responses.at(0).error_code, 87);  // INVALID_RECORD
+}
+
+// A compressed batch claiming far more records than it holds costs no IVs: otherwise a few
+// bytes from a client would use up DEK leases (a key-broker call each) and DEK budgets.
+TEST_F(FilterTest, ABatchOverstatingItsRecordCountDoesNotUseUpTheLease) {
+  kb.budget = 1'000'000;
+  make_filter(kPolicy);
+  auto batch = make_batch({{"k", "v", {}, 0}}, Codec::kZstd);
+  std::vector<kafka::records::RecordsEntry> entries;
+  ASSERT_TRUE(kafka::records::parse_records(batch, entries).ok());
+  kafka::records::BatchHeader h = entries[0].batch.header;
+  h.record_count = 900'000;
+  kafka::records::finish_batch(h, batch);
+  auto verdict = request(produce_frame({{"enc-lie", {{0, batch}}}}));
+  auto* answer = std::get_if<proxy::AnswerRequest>(&verdict);
+  ASSERT_NE(answer, nullptr);
+  auto resp = decode_body<kafka::ProduceResponse>(answer->response, 0, kProduceVersion,
+                                                  kafka::MessageKind::kResponse);
+  EXPECT_EQ(resp.responses.at(0).partition_responses.at(0).error_code, 87);
+
+  // An honest batch afterwards is served by the same lease, with no renewal on the way.
+  auto ok = request(produce_frame({{"enc-lie", {{0, make_batch(kRecords, Codec::kZstd)}}}}));
+  EXPECT_NE(std::get_if<proxy::ForwardRequest>(&ok), nullptr);
+  EXPECT_LE(kb.leases.load(), 1);
+}
+
+// A batch re-assembled from cipher records of several DEKs (as a replication tool copying the
+// encrypted topic would write it): each DEK is unwrapped once and the batch is decrypted in the
+// same fetch, without a spurious retriable error.
+TEST_F(FilterTest, ABatchOfRecordsUnderThreeDeksIsDecryptedInOneFetch) {
+  make_filter(kPolicy);
+  std::vector<TestRecord> mixed;
+  for (const std::string topic : {"enc-a", "enc-b", "enc-c"}) {
+    auto stored = forwarded_records(
+        request(produce_frame({{topic, {{0, make_batch({kRecords[0]}, Codec::kNone)}}}})));
+    for (const auto& r : read_records(stored)) mixed.push_back({r.key, r.value, r.headers, 0});
+  }
+  make_filter(kPolicy);  // a fresh proxy: no DEK cached
+  const int unwraps_before = kb.unwraps.load();
+  auto fetched =
+      response(1, kFetchVersion, fetch_frame("enc-mixed", {make_batch(mixed, Codec::kNone)}));
+  auto resp =
+      decode_body<kafka::FetchResponse>(fetched, 1, kFetchVersion, kafka::MessageKind::kResponse);
+  const auto& p = resp.responses.at(0).partitions.at(0);
+  EXPECT_EQ(p.error_code, 0);
+  ASSERT_TRUE(p.records.has_value());
+  auto plain = read_records(p.records->view());
+  ASSERT_EQ(plain.size(), 3u);
+  for (const auto& r : plain) EXPECT_EQ(r.value, kRecords[0].value);
+  EXPECT_EQ(kb.unwraps.load() - unwraps_before, 3);
+}
+
 }  // namespace
 }  // namespace kenc::record_encryption
