@@ -4,15 +4,18 @@
 #
 #   scripts/test.sh                 build + all tests, then the unit tests under ASan/UBSan
 #   scripts/test.sh --no-sanitize   skip the sanitizer pass
+#   scripts/test.sh --no-fuzz       skip the fuzzing pass (every libFuzzer target, 15 s each)
 #   scripts/test.sh -R REGEX        only the ctest tests matching REGEX (passed on to ctest)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 sanitize=1
+fuzz=1
 ctest_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-sanitize) sanitize=0 ;;
+    --no-fuzz) fuzz=0 ;;
     *) ctest_args+=("$1") ;;
   esac
   shift
@@ -35,5 +38,10 @@ if [ $sanitize -eq 1 ] && [ ${#ctest_args[@]} -eq 0 ]; then
     -DKENC_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
   cmake --build build-asan -j "$jobs"
   ctest --test-dir build-asan --output-on-failure -j "$jobs" -L unit || status=$?
+fi
+
+if [ $fuzz -eq 1 ] && [ ${#ctest_args[@]} -eq 0 ]; then
+  echo "== fuzzers (clang, libFuzzer + ASan/UBSan), ${KENC_FUZZ_SECONDS:-15} s each"
+  scripts/fuzz.sh --seconds "${KENC_FUZZ_SECONDS:-15}" || status=$?
 fi
 exit $status
