@@ -39,17 +39,28 @@ Result<size_t> FrameReader::consume(std::span<const uint8_t> input) {
         error_ = size.error();
         return *error_;
       }
-      current_.bytes.resize(kafka::kFrameSizeBytes + static_cast<size_t>(*size));
-      std::memcpy(current_.bytes.data(), prefix_, kafka::kFrameSizeBytes);
+      // The buffer grows with the bytes that actually arrive, never straight to the declared
+      // size: a client that announces max_frame_bytes and sends nothing more must not cost
+      // max_frame_bytes of memory (1,000 such connections would otherwise exhaust the host).
+      expected_ = kafka::kFrameSizeBytes + static_cast<size_t>(*size);
+      current_.bytes.clear();
+      current_.bytes.reserve(std::min(expected_, kInitialFrameCapacity));
+      current_.bytes.insert(current_.bytes.end(), prefix_, prefix_ + kafka::kFrameSizeBytes);
       filled_ = kafka::kFrameSizeBytes;
     }
-    const size_t n = std::min(current_.bytes.size() - filled_, input.size() - used);
+    const size_t n = std::min(expected_ - filled_, input.size() - used);
     if (n > 0) {
-      std::memcpy(current_.bytes.data() + filled_, input.data() + used, n);
+      const size_t needed = filled_ + n;
+      if (needed > current_.bytes.capacity()) {
+        // Doubling keeps the copying linear; the cap keeps the buffer within the declared size.
+        current_.bytes.reserve(
+            std::min(expected_, std::max(needed, 2 * current_.bytes.capacity())));
+      }
+      current_.bytes.insert(current_.bytes.end(), input.data() + used, input.data() + used + n);
     }
     filled_ += n;
     used += n;
-    complete_ = filled_ == current_.bytes.size();
+    complete_ = filled_ == expected_;
   }
   return used;
 }
@@ -61,6 +72,7 @@ std::optional<Frame> FrameReader::take() {
   Frame out = std::move(current_);
   current_ = Frame{};
   filled_ = 0;
+  expected_ = 0;
   prefix_filled_ = 0;
   complete_ = false;
   return out;
