@@ -4,6 +4,7 @@
 #
 #   scripts/test.sh                 build + all tests, then the unit tests under ASan/UBSan
 #   scripts/test.sh --no-sanitize   skip the sanitizer pass
+#   scripts/test.sh --no-fuzz       skip the fuzzing pass (every libFuzzer target, 15 s each)
 #   scripts/test.sh -R REGEX        only the ctest tests matching REGEX (passed on to ctest)
 #   scripts/test.sh --faults        also the fault-injection tests (ctest label `faults`, about
 #                                   2 minutes); KENC_TEST_FAULTS=1 does the same (for .ci/run)
@@ -12,11 +13,13 @@ cd "$(dirname "$0")/.."
 
 sanitize=1
 faults=${KENC_TEST_FAULTS:-0}
+fuzz=1
 ctest_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-sanitize) sanitize=0 ;;
     --faults) faults=1 ;;
+    --no-fuzz) fuzz=0 ;;
     *) ctest_args+=("$1") ;;
   esac
   shift
@@ -42,5 +45,10 @@ if [ $sanitize -eq 1 ] && [ ${#ctest_args[@]} -eq 0 ]; then
     -DKENC_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
   cmake --build build-asan -j "$jobs"
   ctest --test-dir build-asan --output-on-failure -j "$jobs" -L unit || status=$?
+fi
+
+if [ $fuzz -eq 1 ] && [ ${#ctest_args[@]} -eq 0 ]; then
+  echo "== fuzzers (clang, libFuzzer + ASan/UBSan), ${KENC_FUZZ_SECONDS:-15} s each"
+  scripts/fuzz.sh --seconds "${KENC_FUZZ_SECONDS:-15}" || status=$?
 fi
 exit $status

@@ -39,31 +39,51 @@ Result<size_t> FrameReader::consume(std::span<const uint8_t> input) {
         error_ = size.error();
         return *error_;
       }
-      current_.bytes.resize(kafka::kFrameSizeBytes + static_cast<size_t>(*size));
-      std::memcpy(current_.bytes.data(), prefix_, kafka::kFrameSizeBytes);
+      // The buffer grows with the bytes that actually arrive, never straight to the declared
+      // size: a client that announces max_frame_bytes and sends nothing more must not cost
+      // max_frame_bytes of memory (1,000 such connections would otherwise exhaust the host).
+      expected_ = kafka::kFrameSizeBytes + static_cast<size_t>(*size);
+      current_.bytes.clear();
+      current_.bytes.reserve(std::min(expected_, kInitialFrameCapacity));
+      current_.bytes.insert(current_.bytes.end(), prefix_, prefix_ + kafka::kFrameSizeBytes);
       filled_ = kafka::kFrameSizeBytes;
     }
-    const size_t n = std::min(current_.bytes.size() - filled_, input.size() - used);
+    const size_t n = std::min(expected_ - filled_, input.size() - used);
     if (n > 0) {
+      grow_to(filled_ + n);
       std::memcpy(current_.bytes.data() + filled_, input.data() + used, n);
     }
     filled_ += n;
     used += n;
-    complete_ = filled_ == current_.bytes.size();
+    complete_ = filled_ == expected_;
   }
   return used;
+}
+
+void FrameReader::grow_to(size_t size) {
+  if (size <= current_.bytes.size()) {
+    return;
+  }
+  if (size > current_.bytes.capacity()) {
+    // Doubling keeps the copying linear; the cap keeps the buffer within the declared size.
+    current_.bytes.reserve(std::min(expected_, std::max(size, 2 * current_.bytes.capacity())));
+  }
+  current_.bytes.resize(size);
 }
 
 std::span<uint8_t> FrameReader::unfilled() {
   if (prefix_filled_ < kafka::kFrameSizeBytes || complete_ || error_) {
     return {};
   }
+  // Room for the next bytes in place, grown like consume() grows it: at most twice what has
+  // arrived (plus the initial capacity), never beyond the declared size.
+  grow_to(std::min(expected_, std::max(filled_ + kInitialFrameCapacity, 2 * filled_)));
   return std::span<uint8_t>(current_.bytes).subspan(filled_);
 }
 
 void FrameReader::filled(size_t n) {
   filled_ += std::min(n, current_.bytes.size() - filled_);
-  complete_ = filled_ == current_.bytes.size();
+  complete_ = filled_ == expected_;
 }
 
 std::optional<Frame> FrameReader::take() {
@@ -71,8 +91,10 @@ std::optional<Frame> FrameReader::take() {
     return std::nullopt;
   }
   Frame out = std::move(current_);
+  out.bytes.resize(filled_);  // unfilled() may have grown it past the bytes written
   current_ = Frame{};
   filled_ = 0;
+  expected_ = 0;
   prefix_filled_ = 0;
   complete_ = false;
   return out;

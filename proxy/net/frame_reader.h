@@ -26,8 +26,8 @@ Frame make_frame(std::span<const uint8_t> payload);
 
 // Cuts a byte stream into frames. Bytes arrive in arbitrary pieces (one byte at a time, or
 // several frames in one read); a partial frame is kept until the rest arrives. The size prefix
-// is checked against the maximum before the frame's buffer is allocated, so a hostile size
-// cannot make the proxy allocate more than `max_frame_bytes`.
+// is checked against the maximum, and the frame's buffer grows with the bytes received (never
+// beyond the declared size), so a hostile size costs nothing until its bytes are actually sent.
 class FrameReader {
  public:
   explicit FrameReader(int32_t max_frame_bytes) : max_frame_bytes_(max_frame_bytes) {}
@@ -40,22 +40,32 @@ class FrameReader {
   // The completed frame, if any; the reader then starts the next one.
   std::optional<Frame> take();
 
+  // Memory held for the frame being read: grows with the bytes received, whatever was declared.
+  size_t held_bytes() const { return current_.bytes.capacity(); }
+
   // True while part of a frame has been read but not all of it.
   bool mid_frame() const { return prefix_filled_ > 0 && !complete_; }
 
-  // Once a frame's size is known and until it is complete: the part of its buffer still to be
-  // filled, so the caller can read a large frame from the socket straight into place instead of
-  // through its read buffer (one copy of every byte fewer). Empty otherwise.
+  // Once a frame's size is known and until it is complete: room in its buffer for the next bytes
+  // (at most twice what has arrived plus 64 KiB, never beyond the declared size), so the caller
+  // can read a large frame from the socket straight into place instead of through its read
+  // buffer (one copy of every byte fewer). Empty otherwise.
   std::span<uint8_t> unfilled();
   // Records that the first `n` bytes of unfilled() were written.
   void filled(size_t n);
 
  private:
+  // Makes current_.bytes at least `size` long (zero-filled), growing its capacity by doubling
+  // up to the declared frame size.
+  void grow_to(size_t size);
+
   int32_t max_frame_bytes_;
   uint8_t prefix_[kafka::kFrameSizeBytes] = {};
   size_t prefix_filled_ = 0;  // 0..4; 4 means `current_` is sized and being filled
+  static constexpr size_t kInitialFrameCapacity = 64 * 1024;
   Frame current_;
-  size_t filled_ = 0;  // bytes of `current_.bytes` written so far
+  size_t expected_ = 0;  // prefix + declared payload size of the frame being read
+  size_t filled_ = 0;    // bytes of `current_.bytes` written so far
   bool complete_ = false;
   std::optional<Error> error_;
 };

@@ -14,7 +14,6 @@
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <system_error>
 
 #include "common/base/hex.h"
@@ -31,6 +30,18 @@ Error io_error(const std::filesystem::path& path, const std::string& what) {
   return make_error(ErrorCode::kUnavailable,
                     "local KMS key file " + path.string() + ": " + what + ": " +
                         std::error_code(errno, std::generic_category()).message());
+}
+
+// Overwrites every string inside `doc` (the KEK hex of a key file) before nlohmann frees it.
+void wipe_json_strings(nlohmann::json& doc) {
+  if (doc.is_string()) {
+    auto& text = doc.get_ref<std::string&>();
+    OPENSSL_cleanse(text.data(), text.size());
+  } else if (doc.is_structured()) {
+    for (auto& child : doc) {
+      wipe_json_strings(child);
+    }
+  }
 }
 
 bool valid_kek_id(const std::string& id) {
@@ -175,11 +186,18 @@ Result<LocalKms::KekMap> LocalKms::read_key_file_locked() {
   if (!in) {
     return io_error(path, "open");
   }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  std::string text = buffer.str();
+  // Read straight into one buffer of the file's size (a stringstream would keep its own copy of
+  // the KEK hex and free it unwiped); resize() to a shorter length never reallocates.
+  std::string text(static_cast<size_t>(st.st_size), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
   nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   OPENSSL_cleanse(text.data(), text.size());
+  // Every return below, early ones included, wipes the hex strings the document still holds.
+  struct WipeOnExit {
+    nlohmann::json& doc;
+    ~WipeOnExit() { wipe_json_strings(doc); }
+  } wipe_doc{doc};
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("keks") || !doc["keks"].is_object()) {
     return make_error(ErrorCode::kInvalidArgument, "local KMS key file " + path.string() +
                                                        " is not a {\"keks\": {...}} document");
@@ -255,7 +273,14 @@ Status LocalKms::save_locked() {
       list.push_back(to_hex(key.view()));
     }
   }
-  std::string text = doc.dump(2) + "\n";
+  // dump() + "\n" would leave an unwiped temporary; the newline is appended to the one buffer
+  // only when it has room, else written on its own.
+  std::string text = doc.dump(2);
+  wipe_json_strings(doc);
+  const bool newline_fits = text.size() < text.capacity();
+  if (newline_fits) {
+    text.push_back('\n');
+  }
   const auto& path = options_.key_file;
   std::string tmp = path.string() + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -275,8 +300,9 @@ Status LocalKms::save_locked() {
     }
     written += static_cast<size_t>(n);
   }
+  bool ok = written == text.size() && (newline_fits || ::write(fd, "\n", 1) == 1);
   OPENSSL_cleanse(text.data(), text.size());
-  bool ok = written == text.size() && ::fsync(fd) == 0;
+  ok = ok && ::fsync(fd) == 0;
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
     ::unlink(tmp.c_str());

@@ -471,8 +471,9 @@ asio::awaitable<proxy::RequestVerdict> RecordEncryptionFilter::on_request(
       PartitionOutcome outcome =
           co_await encrypt_partition(context, *name, *decision, *part_it->records);
       if (outcome.failed) {
-        LOG(WARNING) << "produce to " << *name << "-" << part_it->index << " refused ("
-                     << partition_failure_name(outcome.reason) << "): " << outcome.message;
+        LOG_EVERY_N(WARNING, 100) << "produce to " << *name << "-" << part_it->index << " refused ("
+                                  << partition_failure_name(outcome.reason)
+                                  << "): " << outcome.message << " [logged every 100th]";
         failures->add(topic.name, topic.topic_id,
                       {part_it->index, outcome.error_code, outcome.message});
         if (deps_.metrics) {

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <future>
 #include <nlohmann/json.hpp>
@@ -346,6 +347,81 @@ TEST_F(KeybrokerMtlsTest, ACertificateFromAnotherCaIsRejected) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kUnavailable) << r.error().to_string();
   expect_broker_logged(reason, before);
+}
+
+// Sends `bytes` on a fresh TCP connection and waits until the broker closes it (or 5 s pass).
+// Returns true when the broker hung up.
+bool broker_hangs_up_on(int port, const std::string& bytes) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return false;
+  }
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  (void)::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  char buf[4096];
+  bool closed = false;
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+      closed = true;  // EOF or reset
+      break;
+    }
+    if (n < 0) {
+      break;  // timed out with the connection still open
+    }
+  }
+  ::close(fd);
+  return closed;
+}
+
+// Hostile callers (garbage instead of a TLS handshake, no client certificate, a certificate of
+// another CA) are refused while a legitimate client keeps leasing on its own connection, and
+// the daemon stays up for the next legitimate client.
+TEST_F(KeybrokerMtlsTest, HostileCallersLeaveTheDaemonAndOtherClientsUnaffected) {
+  auto good = world_->client(port(), kProxyId);
+  ASSERT_TRUE(lease(*good, "orders", topic()).ok());
+
+  std::string garbage(64 * 1024, '\0');
+  for (size_t i = 0; i < garbage.size(); ++i) garbage[i] = static_cast<char>((i * 7919) >> 3);
+  // A TLS record header announcing a 16 KB handshake, then junk; and a plaintext HTTP/2 preface.
+  std::string fake_hello = std::string("\x16\x03\x01\x40\x00\x01\x00\x3f\xfc", 9) + garbage;
+  std::string h2_preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + garbage;
+
+  std::atomic<int> hung_up{0};
+  std::atomic<int> refused{0};
+  std::vector<std::thread> attackers;
+  for (int i = 0; i < 4; ++i) {
+    attackers.emplace_back([&] {
+      for (const std::string* bytes : {&garbage, &fake_hello, &h2_preface}) {
+        if (broker_hangs_up_on(port(), *bytes)) ++hung_up;
+      }
+    });
+    attackers.emplace_back([&] {
+      auto no_cert = world_->client_with(port(), "", "");
+      if (!lease(*no_cert, "orders", topic()).ok()) ++refused;
+      auto foreign = world_->client(port(), kProxyId, &world_->other_ca());
+      if (!lease(*foreign, "orders", topic()).ok()) ++refused;
+    });
+  }
+  int good_leases = 0;
+  for (int i = 0; i < 50; ++i) {
+    auto r = lease(*good, "orders", topic());
+    EXPECT_TRUE(r.ok()) << r.error().to_string();
+    good_leases += r.ok() ? 1 : 0;
+  }
+  for (auto& t : attackers) t.join();
+
+  EXPECT_EQ(hung_up.load(), 12) << "the broker kept a garbage connection open";
+  EXPECT_EQ(refused.load(), 8) << "a caller without a valid certificate got a DEK";
+  EXPECT_EQ(good_leases, 50);
+  auto fresh = world_->client(port(), kProxyId);
+  EXPECT_TRUE(lease(*fresh, "orders", topic()).ok()) << "the daemon stopped serving";
 }
 
 TEST_F(KeybrokerMtlsTest, AnExpiredCertificateIsRejected) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <span>
 #include <vector>
 
 namespace kenc::proxy {
@@ -122,6 +123,31 @@ TEST(FrameReader, RejectsOversizedFrameBeforeAllocating) {
   EXPECT_EQ(used.error().code, ErrorCode::kOutOfRange);
   // The error is sticky: the stream cannot be resynchronised.
   EXPECT_FALSE(reader.consume(frame_of({1})).ok());
+}
+
+TEST(FrameReader, MemoryGrowsWithTheBytesReceivedNotTheDeclaredSize) {
+  // A client that announces a maximum-size frame and sends almost nothing must not make the
+  // proxy hold that much memory; the frame still completes byte-exact when it all arrives.
+  constexpr int32_t kDeclared = 100 * 1024 * 1024;
+  std::vector<uint8_t> payload(kDeclared);
+  for (size_t i = 0; i < payload.size(); i += 4096) payload[i] = static_cast<uint8_t>(i >> 12);
+  const auto bytes = frame_of(payload);
+  FrameReader reader(kDeclared);
+  ASSERT_TRUE(reader.consume(std::span(bytes).first(4 + 10)).ok());
+  EXPECT_LE(reader.held_bytes(), 64u * 1024);
+  ASSERT_TRUE(reader.consume(std::span(bytes).subspan(14, 1024 * 1024)).ok());
+  EXPECT_LE(reader.held_bytes(), 2u * (4 + 10 + 1024 * 1024));
+  size_t at = 14 + 1024 * 1024;
+  while (at < bytes.size()) {
+    auto used =
+        reader.consume(std::span(bytes).subspan(at, std::min<size_t>(bytes.size() - at, 3 << 20)));
+    ASSERT_TRUE(used.ok());
+    at += *used;
+  }
+  EXPECT_EQ(reader.held_bytes(), bytes.size()) << "never more than the declared frame";
+  auto frame = reader.take();
+  ASSERT_TRUE(frame.has_value());
+  EXPECT_TRUE(frame->bytes == bytes);
 }
 
 TEST(FrameReader, RejectsNegativeSize) {
