@@ -102,6 +102,7 @@ ProxyServerOptions build_server_options(const config::ProxyConfig& config) {
   options.worker_threads = config.worker_threads;
   options.limits.max_frame_bytes = config.max_frame_bytes;
   options.limits.max_inflight_requests = config.max_inflight_requests;
+  options.limits.max_queued_bytes = config.max_queued_bytes;
   options.limits.idle_timeout = config.idle_timeout;
   options.drain_timeout = config.drain_timeout;
   if (config.admin) {

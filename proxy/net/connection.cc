@@ -73,6 +73,7 @@ Connection::Connection(ByteStream client, std::shared_ptr<const ConnectionEnv> e
       upstream_queue_space_(executor),
       inflight_ready_(executor),
       inflight_space_(executor),
+      response_space_(executor),
       idle_timer_(executor) {}
 
 Connection::~Connection() {
@@ -111,6 +112,7 @@ void Connection::close(const std::string& reason) {
   upstream_queue_space_.notify();
   inflight_ready_.notify();
   inflight_space_.notify();
+  response_space_.notify();
   idle_timer_.cancel();
   for (auto& own : own_requests_) {
     own->response = make_error(ErrorCode::kUnavailable, "connection closed: " + reason);
@@ -143,6 +145,7 @@ asio::awaitable<Result<Frame>> Connection::send(Frame request) {
   auto own = std::make_shared<OwnRequest>(executor_);
   own_requests_.push_back(own);
   inflight_.push_own(id);
+  upstream_queued_bytes_ += request.bytes.size();
   upstream_queue_.push_back(std::move(request));
   upstream_queue_changed_.notify();
   while (!own->response) {
@@ -329,7 +332,8 @@ asio::awaitable<void> Connection::client_reader() {
   while (!closed_) {
     // Backpressure: read nothing more while either queue is full. The client's bytes then
     // stay in the kernel, and TCP flow control stops the client.
-    while (!closed_ && (inflight_.full() || upstream_queue_.size() >= queue_cap)) {
+    while (!closed_ && (inflight_.full() || upstream_queue_.size() >= queue_cap ||
+                        upstream_queued_bytes_ >= env_->limits.max_queued_bytes)) {
       if (inflight_.full()) {
         co_await inflight_space_.wait();
       } else {
@@ -386,6 +390,7 @@ asio::awaitable<void> Connection::client_reader() {
     if (expects_response) {
       inflight_.push_forwarded(info);
     }
+    upstream_queued_bytes_ += frame->bytes.size();
     upstream_queue_.push_back(std::move(*frame));
     upstream_queue_changed_.notify();
   }
@@ -418,6 +423,10 @@ asio::awaitable<void> Connection::upstream_writer() {
     }
     touch();
     // Only now are the frames' bytes gone; let the reader take more.
+    for (const auto& written : batch) {
+      upstream_queued_bytes_ -= written.bytes.size();
+    }
+    batch.clear();
     upstream_queue_space_.notify();
     finish_if_client_done();
   }
@@ -430,6 +439,19 @@ asio::awaitable<void> Connection::upstream_reader() {
   size_t begin = 0;
   size_t end = 0;
   while (!closed_) {
+    // Backpressure towards the broker: read no more responses while the client has not taken
+    // max_queued_bytes of them, as long as the client writer can make progress without this
+    // reader (the oldest response is ready, or a write is under way). When the oldest slot still
+    // waits for its broker response, reading goes on (bounded by max_inflight_requests), else
+    // the connection would wait for itself.
+    while (!closed_ &&
+           inflight_.response_bytes() + client_writing_bytes_ >= env_->limits.max_queued_bytes &&
+           (inflight_.head_ready() || client_writing_bytes_ > 0)) {
+      co_await response_space_.wait();
+    }
+    if (closed_) {
+      co_return;
+    }
     auto frame = co_await read_frame(*upstream_, reader, buffer, begin, end, false);
     if (!frame) {
       co_return;
@@ -510,7 +532,11 @@ asio::awaitable<void> Connection::client_writer() {
       bytes += batch.back().bytes.size();
       buffers.emplace_back(asio::buffer(batch.back().bytes));
     }
+    client_writing_bytes_ = bytes;
     auto [ec, n] = co_await client_.write_all(buffers);
+    client_writing_bytes_ = 0;
+    batch.clear();
+    response_space_.notify();
     if (ec) {
       close("client write: " + ec.message());
       co_return;

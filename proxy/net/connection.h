@@ -38,6 +38,12 @@ struct ConnectionLimits {
   // Frames read from the client but not yet written to the broker. When reached, the proxy
   // stops reading from the client, so a slow broker pushes back on the client through TCP.
   size_t upstream_queue_frames = 64;
+  // Bytes per connection and direction waiting to be written to the other side: requests read
+  // from the client and not yet written to the broker, responses read from the broker (or made
+  // by a filter) and not yet written to the client. When reached, the proxy stops reading from
+  // the side that sends them, so memory per connection stays near this figure (plus one frame
+  // per direction) whatever the frame sizes.
+  size_t max_queued_bytes = 8 * 1024 * 1024;
   // A connection with no traffic in either direction for this long is closed. Zero: never.
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(10)};
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
@@ -122,6 +128,8 @@ class Connection : public std::enable_shared_from_this<Connection>, public Upstr
   bool closed_ = false;
   bool client_eof_ = false;
   bool writing_upstream_ = false;
+  size_t upstream_queued_bytes_ = 0;  // frames in upstream_queue_ and the batch being written
+  size_t client_writing_bytes_ = 0;   // responses taken from inflight_, being written
   std::chrono::steady_clock::time_point last_activity_;
 
   // A request of a filter's own awaiting its response (UpstreamChannel::send), oldest first.
@@ -139,6 +147,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Upstr
   Notifier upstream_queue_space_;
   Notifier inflight_ready_;  // wakes the client writer
   Notifier inflight_space_;  // wakes the client reader
+  Notifier response_space_;  // wakes the upstream reader (the client took responses)
   asio::steady_timer idle_timer_;
 };
 

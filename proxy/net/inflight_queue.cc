@@ -14,6 +14,7 @@ InFlightQueue::Sequence InFlightQueue::push_forwarded(const InFlightRequest& req
 InFlightQueue::Sequence InFlightQueue::push_answered(const InFlightRequest& request,
                                                      Frame response) {
   const Sequence seq = head_seq_ + slots_.size();
+  response_bytes_ += response.bytes.size();
   slots_.push_back(Slot{request, std::move(response)});
   return seq;
 }
@@ -87,6 +88,10 @@ const InFlightRequest& InFlightQueue::request(Sequence seq) const {
 
 void InFlightQueue::complete(Sequence seq, Frame response) {
   if (Slot* slot = find(seq)) {
+    if (slot->response) {
+      response_bytes_ -= slot->response->bytes.size();
+    }
+    response_bytes_ += response.bytes.size();
     slot->response = std::move(response);
   }
 }
@@ -97,6 +102,7 @@ bool InFlightQueue::head_ready() const {
 
 Frame InFlightQueue::pop_head() {
   Frame out = std::move(*slots_.front().response);
+  response_bytes_ -= out.bytes.size();
   slots_.pop_front();
   ++head_seq_;
   return out;

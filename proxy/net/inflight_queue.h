@@ -40,6 +40,8 @@ class InFlightQueue {
   size_t size() const { return slots_.size(); }
   bool full() const { return slots_.size() >= capacity_; }
   bool empty() const { return slots_.empty(); }
+  // Bytes of the responses held in slots, waiting for the client to take them.
+  size_t response_bytes() const { return response_bytes_; }
 
   // Adds a request that will be answered by the broker.
   Sequence push_forwarded(const InFlightRequest& request);
@@ -80,6 +82,7 @@ class InFlightQueue {
   Slot* find(Sequence seq);
 
   size_t capacity_;
+  size_t response_bytes_ = 0;
   std::deque<Slot> slots_;
   Sequence head_seq_ = 0;  // sequence number of slots_.front()
   struct Awaiting {

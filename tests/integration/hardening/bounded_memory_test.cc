@@ -159,12 +159,10 @@ TEST_F(BoundedMemory, AThousandIdleConnections) {
   EXPECT_TRUE(api_versions_round_trip(*connections.back(), 2));
 }
 
-// DISABLED: fails today and shows a real defect. `max_queued_bytes` is parsed from the
-// configuration but never applied (proxy/gateway/gateway_builder.cc does not pass it on): the
-// client-to-broker queue is bounded only by 64 frames and in-flight requests by count, so 8
-// connections x 8 frames of 4 MiB grew the proxy by 208 MiB against a 90 MiB limit derived
-// from the configuration. Enable it with the fix (a byte bound per direction).
-TEST_F(BoundedMemory, DISABLED_AFloodOfMaximumSizeFrames) {
+// Each connection may hold about max_queued_bytes waiting plus one frame being read and one
+// being written per direction; before max_queued_bytes was applied, 64 queued frames per
+// connection were allowed and this flood grew the proxy by 208 MiB.
+TEST_F(BoundedMemory, AFloodOfMaximumSizeFrames) {
   const std::string topic = unique_topic("flood");
   KafkaEnvironment::cluster().create_topic(topic, 1, 1);
   // A Produce frame of exactly max_frame_bytes: one record that fills it. The broker refuses it

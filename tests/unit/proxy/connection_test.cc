@@ -4,6 +4,7 @@
 
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+#include <atomic>
 #include <chrono>
 #include <climits>
 #include <memory>
@@ -306,6 +307,73 @@ TEST(Connection, StalledClientBoundsWhatTheProxyTakesIn) {
     ASSERT_EQ(correlation_of_response(*response), i);
     ASSERT_EQ(response->size(), 8u + big.size());
   }
+}
+
+TEST(Connection, QueuedResponseBytesBoundWhatTheProxyTakesIn) {
+  // As above, but with many in-flight slots: max_queued_bytes, not the slot count, must stop
+  // the proxy reading 1 MiB responses the client does not take.
+  const std::vector<uint8_t> big(1 << 20, 0x42);
+  FakeBroker broker(answer_with(big));
+  ConnectionLimits limits;
+  limits.max_inflight_requests = 256;
+  limits.max_queued_bytes = 2 << 20;
+  Proxy proxy(broker.port(), limits);
+  Fd client = connect_loopback(proxy.port());
+  constexpr int kRequests = 300;
+  for (int32_t i = 0; i < kRequests; ++i) {
+    ASSERT_TRUE(write_all(client.get(), request_frame(kApiVersions, 0, i)));
+  }
+  size_t seen = 0;
+  for (int i = 0; i < 20; ++i) {
+    std::this_thread::sleep_for(50ms);
+    seen = broker.received_count();
+  }
+  // 2 MiB queued + one response being written + one being read + what the kernel buffers hold
+  // between proxy and client and between broker and proxy (a few MiB each). Without the byte
+  // bound the proxy takes in all 256 slots' worth.
+  EXPECT_LT(seen, 40u) << "the proxy kept reading responses past max_queued_bytes";
+  for (int32_t i = 0; i < kRequests; ++i) {
+    auto response = read_frame(client.get(), 20000);
+    ASSERT_TRUE(response.has_value()) << "response " << i;
+    ASSERT_EQ(correlation_of_response(*response), i);
+    ASSERT_EQ(response->size(), 8u + big.size());
+  }
+}
+
+TEST(Connection, QueuedRequestBytesPushBackOnTheClient) {
+  // A broker that stops reading after the first request, and large requests: the upstream
+  // queue holds 64 frames by count, but max_queued_bytes must stop reading from the client
+  // long before that.
+  std::atomic<bool> release{false};
+  FakeBroker broker([&release](const std::vector<uint8_t>&) {
+    for (int i = 0; i < 3000 && !release; ++i) std::this_thread::sleep_for(10ms);
+    return std::optional<std::vector<uint8_t>>{};
+  });
+  ConnectionLimits limits;
+  limits.max_inflight_requests = 1024;
+  limits.max_queued_bytes = 1 << 20;
+  Proxy proxy(broker.port(), limits);
+  Fd client = connect_loopback(proxy.port());
+  const auto frame = request_frame(kApiVersions, 0, 1, std::vector<uint8_t>(1 << 20, 1));
+  size_t written = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const ssize_t n = ::send(client.get(), frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n <= 0) {
+      std::this_thread::sleep_for(200ms);
+      if (::send(client.get(), frame.data(), 1, MSG_DONTWAIT | MSG_NOSIGNAL) <= 0) {
+        break;  // still blocked: backpressure reached the client
+      }
+      written += 1;
+      continue;
+    }
+    written += static_cast<size_t>(n);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now(), deadline) << "client was never pushed back";
+  // Kernel socket buffers on both sides of the proxy take a few MiB each; the proxy itself
+  // holds at most about max_queued_bytes + two frames. 64 queued frames would be 64 MiB alone.
+  EXPECT_LT(written, size_t{40} << 20) << "the proxy took in far more than max_queued_bytes";
+  release = true;
 }
 
 TEST(Connection, StalledBrokerBoundsWhatTheProxyTakesIn) {

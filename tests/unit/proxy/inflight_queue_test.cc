@@ -66,6 +66,24 @@ TEST(InFlightQueue, IsFullAtCapacity) {
   EXPECT_FALSE(q.full());
 }
 
+TEST(InFlightQueue, CountsTheBytesOfResponsesHeldForTheClient) {
+  InFlightQueue q(8);
+  const auto a = q.push_forwarded({18, 0, 1, {}});
+  (void)q.push_answered({0, 3, 2, {}}, make_frame(std::vector<uint8_t>(100)));
+  const size_t answered = q.response_bytes();
+  EXPECT_GE(answered, 100u);
+  q.complete(*q.match_broker_response(1), make_frame(std::vector<uint8_t>(1000)));
+  const size_t both = q.response_bytes();
+  EXPECT_GE(both, answered + 1000u);
+  // A filter replacing a response that was already stored is counted once, at its new size.
+  q.complete(a, make_frame(std::vector<uint8_t>(10)));
+  EXPECT_EQ(q.response_bytes(), both - 990u);
+  (void)q.pop_head();
+  EXPECT_EQ(q.response_bytes(), answered);
+  (void)q.pop_head();
+  EXPECT_EQ(q.response_bytes(), 0u);
+}
+
 }  // namespace
 }  // namespace kenc::proxy
 
