@@ -9,6 +9,7 @@
 
 #include "common/kafka/records/batch_builder.h"
 #include "common/kafka/records/batch_rewriter.h"
+#include "common/kafka/records/crc32c.h"
 #include "common/kafka/records/record_batch.h"
 
 namespace kenc::kafka::records {
@@ -116,8 +117,23 @@ void codec_and_size_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"codec", "record_bytes"});
 }
 
+// The batch checksum, computed over every batch the filter reads (to verify it) and writes.
+void BM_Crc32c(benchmark::State& state) {
+  std::vector<uint8_t> data(static_cast<size_t>(state.range(0)));
+  std::mt19937 rng(3);
+  for (auto& b : data) {
+    b = static_cast<uint8_t>(rng());
+  }
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(crc32c(data));
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(data.size()));
+}
+
 BENCHMARK(BM_DecodeReencode)->Apply(codec_and_size_args);
 BENCHMARK(BM_DecodeOnly)->Apply(codec_and_size_args);
+BENCHMARK(BM_Crc32c)->Arg(1024)->Arg(64 * 1024)->Arg(1024 * 1024);
 
 }  // namespace
 }  // namespace kenc::kafka::records

@@ -40,5 +40,25 @@ TEST(Crc32c, HardwareAndSoftwareAgreeOnEveryLengthAndSplit) {
   RecordProperty("hardware", crc32c_uses_hardware() ? "sse4.2" : "software");
 }
 
+TEST(Crc32c, LongBuffersCheckedInThreeLanesAgreeWithTheSoftwarePath) {
+  // Lengths around the three-lane block (3 KiB) and its multiples, at odd offsets, so every
+  // combination of lane blocks, 8-byte words and single bytes is exercised.
+  std::mt19937 rng(11);
+  std::vector<uint8_t> data(40000);
+  for (auto& b : data) {
+    b = static_cast<uint8_t>(rng());
+  }
+  for (size_t len : {3071u, 3072u, 3073u, 3079u, 6143u, 6144u, 6151u, 9216u, 10000u, 39990u}) {
+    for (size_t offset : {0u, 1u, 3u, 7u}) {
+      auto span = std::span<const uint8_t>(data).subspan(offset, len);
+      EXPECT_EQ(crc32c(span), crc32c_extend_software(0, span)) << len << " at " << offset;
+      EXPECT_EQ(crc32c_extend(0x12345678u, span), crc32c_extend_software(0x12345678u, span))
+          << "continuing " << len << " at " << offset;
+    }
+  }
+  std::vector<uint8_t> zeros(9216, 0);
+  EXPECT_EQ(crc32c(zeros), crc32c_extend_software(0, zeros));
+}
+
 }  // namespace
 }  // namespace kenc::kafka::records
