@@ -44,21 +44,33 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
   return out;
 }
 
-// Child side of fork(): never returns.
-[[noreturn]] void exec_child(std::vector<std::string> argv, std::vector<std::string> env,
-                             int stdin_fd, int out_fd, const std::string& working_dir,
-                             pid_t parent) {
+// Everything the child needs, prepared before fork(): a forked child of a multi-threaded
+// process may only make async-signal-safe calls until it execs. Allocating there (copying a
+// std::string) can deadlock on an allocator lock some other thread held at the fork, which it
+// did under AddressSanitizer.
+struct ExecPlan {
+  ExecPlan(std::vector<std::string> argv_in, std::vector<std::string> env_in)
+      : argv(std::move(argv_in)), env(std::move(env_in)), args(c_strings(argv)),
+        envp(c_strings(env)) {}
+  std::vector<std::string> argv;
+  std::vector<std::string> env;
+  std::vector<char*> args;
+  std::vector<char*> envp;
+};
+
+// Child side of fork(): never returns, allocates nothing.
+[[noreturn]] void exec_child(const ExecPlan& plan, int stdin_fd, int out_fd,
+                             const char* working_dir, pid_t parent) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(127);  // the parent died before prctl
   setpgid(0, 0);  // own process group, so stop() reaches the JVM's children too
   dup2(stdin_fd, STDIN_FILENO);
   dup2(out_fd, STDOUT_FILENO);
   dup2(out_fd, STDERR_FILENO);
-  if (!working_dir.empty() && chdir(working_dir.c_str()) != 0) _exit(126);
-  auto args = c_strings(argv);
-  auto envp = c_strings(env);
-  execvpe(args[0], args.data(), envp.data());
-  dprintf(out_fd, "exec %s failed: %s\n", args[0], strerror(errno));
+  if (working_dir[0] != '\0' && chdir(working_dir) != 0) _exit(126);
+  execvpe(plan.args[0], plan.args.data(), plan.envp.data());
+  static constexpr char kExecFailed[] = "exec failed\n";
+  [[maybe_unused]] auto ignored = write(out_fd, kExecFailed, sizeof kExecFailed - 1);
   _exit(127);
 }
 
@@ -79,10 +91,10 @@ Process::Process(Options options) {
     close(out_fd);
     throw std::runtime_error("Process: cannot open stdin file " + options.stdin_file);
   }
-  auto env = child_environment(options.extra_env);
+  const ExecPlan plan(options.argv, child_environment(options.extra_env));
   pid_t parent = getpid();
   pid_ = fork();
-  if (pid_ == 0) exec_child(options.argv, env, in_fd, out_fd, options.working_dir, parent);
+  if (pid_ == 0) exec_child(plan, in_fd, out_fd, options.working_dir.c_str(), parent);
   close(in_fd);
   close(out_fd);
   if (pid_ < 0) throw std::runtime_error(std::string("fork failed: ") + strerror(errno));
@@ -155,10 +167,10 @@ CommandResult run_command(const std::vector<std::string>& argv, const std::strin
   if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe failed");
   }
-  auto env = child_environment(extra_env);
+  const ExecPlan plan(argv, child_environment(extra_env));
   pid_t parent = getpid();
   pid_t pid = fork();
-  if (pid == 0) exec_child(argv, env, in_pipe[0], out_pipe[1], "", parent);
+  if (pid == 0) exec_child(plan, in_pipe[0], out_pipe[1], "", parent);
   close(in_pipe[0]);
   close(out_pipe[1]);
   if (pid < 0) throw std::runtime_error("fork failed");

@@ -17,9 +17,12 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 #include "keybroker/kms/vault/http_client.h"
+
+extern char** environ;
 
 namespace kenc::testworld {
 namespace {
@@ -150,6 +153,25 @@ Status OpenBaoServer::start() {
     args.push_back("-dev-tls-cert-dir=" + run_dir_ + "/tls");
   }
   const std::string log = run_dir_ + "/server.log";
+  // Everything the child needs is prepared before fork(): until it execs, a forked child of a
+  // multi-threaded process must not allocate (setenv, vectors), or it can deadlock on a lock
+  // another thread held at the fork.
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view entry(*e);
+    if (entry.starts_with("HOME=") || entry.starts_with("VAULT_ADDR=") ||
+        entry.starts_with("VAULT_TOKEN=")) {
+      continue;
+    }
+    env.emplace_back(entry);
+  }
+  env.push_back("HOME=" + run_dir_);  // dev mode may write ~/.vault-token
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
   pid_ = ::fork();
   if (pid_ < 0) return make_error(ErrorCode::kUnavailable, "fork failed");
   if (pid_ == 0) {
@@ -158,14 +180,9 @@ Status OpenBaoServer::start() {
       ::dup2(fd, 1);
       ::dup2(fd, 2);
     }
-    ::setenv("HOME", run_dir_.c_str(), 1);  // dev mode may write ~/.vault-token
-    ::unsetenv("VAULT_ADDR");
-    ::unsetenv("VAULT_TOKEN");
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    std::perror("execv");
+    ::execve(argv[0], argv.data(), envp.data());
+    static constexpr char kExecFailed[] = "execve failed\n";
+    [[maybe_unused]] auto ignored = ::write(2, kExecFailed, sizeof kExecFailed - 1);
     ::_exit(127);
   }
 
