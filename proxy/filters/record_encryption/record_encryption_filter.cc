@@ -633,7 +633,11 @@ asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter
         transform.reset();
         batch_out.clear();
         thread_local kafka::records::BatchRewriter rewriter;
-        auto r = rewriter.rewrite_values_if_needed(entry.batch, transform, batch_out);
+        // Once the output is being built, the batch is appended to it straight away (a batch
+        // that fails or needs no change leaves it untouched); before that, it goes to batch_out
+        // until it is known that the partition changes.
+        std::vector<uint8_t>& target = building ? out : batch_out;
+        auto r = rewriter.rewrite_values_if_needed(entry.batch, transform, target);
         if (r.ok()) {
           rewritten = *r;
           failure.reset();
@@ -685,9 +689,9 @@ asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter
       if (!building) {
         out.reserve(records.size() + records.size() / 8);
         out.assign(records.data(), records.data() + offset);
+        out.insert(out.end(), batch_out.begin(), batch_out.end());
         building = true;
       }
-      out.insert(out.end(), batch_out.begin(), batch_out.end());
     } else if (building) {
       out.insert(out.end(), entry.bytes.begin(), entry.bytes.end());
     }
