@@ -50,7 +50,9 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
 // did under AddressSanitizer.
 struct ExecPlan {
   ExecPlan(std::vector<std::string> argv_in, std::vector<std::string> env_in)
-      : argv(std::move(argv_in)), env(std::move(env_in)), args(c_strings(argv)),
+      : argv(std::move(argv_in)),
+        env(std::move(env_in)),
+        args(c_strings(argv)),
         envp(c_strings(env)) {}
   std::vector<std::string> argv;
   std::vector<std::string> env;
@@ -78,9 +80,9 @@ struct ExecPlan {
 
 Process::Process(Options options) {
   if (options.argv.empty()) throw std::runtime_error("Process: empty argv");
-  int out_fd = options.log_file.empty()
-                   ? open("/dev/null", O_WRONLY | O_CLOEXEC)
-                   : open(options.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int out_fd = options.log_file.empty() ? open("/dev/null", O_WRONLY | O_CLOEXEC)
+                                        : open(options.log_file.c_str(),
+                                               O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (out_fd < 0) {
     throw std::runtime_error("Process: cannot open log file " + options.log_file + ": " +
                              strerror(errno));
