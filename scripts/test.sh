@@ -2,8 +2,10 @@
 # The whole test suite, from a fresh clone: installs dependencies, configures, builds, and runs
 # every test with ctest. A second run reuses the build folder and the test world's caches.
 #
-#   scripts/test.sh                 build + all tests, then the unit tests under ASan/UBSan
-#   scripts/test.sh --no-sanitize   skip the sanitizer pass
+#   scripts/test.sh                 build + all tests; then under ASan/UBSan the unit tests and the
+#                                   integration suites that run kenc's code; then under TSan the
+#                                   concurrency-heavy suites; then every fuzzer for 15 s
+#   scripts/test.sh --no-sanitize   skip both sanitizer passes
 #   scripts/test.sh --no-fuzz       skip the fuzzing pass (every libFuzzer target, 15 s each)
 #   scripts/test.sh -R REGEX        only the ctest tests matching REGEX (passed on to ctest)
 #   scripts/test.sh --faults        also the fault-injection tests (ctest label `faults`, about
@@ -39,12 +41,41 @@ label_args=()
 [ "$faults" = "1" ] || label_args=(-LE faults)
 ctest --test-dir build --output-on-failure -j "$jobs" "${label_args[@]}" "${ctest_args[@]}" || status=$?
 
+# The integration suites run under ASan/UBSan too, with the sanitized daemons (the test world
+# starts the binaries of its own build folder). Left out: the suites that test only the test
+# world's Kafka, the demo script, the opt-in fault suite, and the bounded-memory suite (it measures
+# RSS, which ASan's shadow memory and quarantine distort; it runs in the plain build above).
+asan_skip='^(world_kafka_.*|demo_end_to_end|fault_injection_tests|proxy_bounded_memory_integration_tests)$'
+# Under ThreadSanitizer: the concurrency-heavy unit suites (the proxy's connections and worker
+# threads, the DEK cache and lease pool, the key broker's coalescing and its gRPC service), then
+# the daemons themselves: the plain build's end-to-end suites start the TSan-built kenc-proxy and
+# kenc-keybroker (KENC_TEST_PROXY_BINARY / KENC_TEST_KEYBROKER_BINARY), so the daemons run
+# sanitized under real Kafka, real clients and concurrent key requests. (Test binaries that load
+# librdkafka cannot themselves run under GCC's TSan: librdkafka starts its threads with C11
+# thrd_create, which TSan does not intercept.) A race report makes a daemon exit with code 66,
+# which fails the test that started it.
+tsan_unit_targets=(proxy_unit_tests record_encryption_unit_tests keybroker_unit_tests
+  keybroker_service_unit_tests)
+tsan_unit_tests='^(proxy_unit_tests|record_encryption_unit_tests|keybroker_unit_tests|keybroker_service_unit_tests)$'
+tsan_daemon_tests='^(keybroker_integration_tests|encryption_integration_tests)$'
+
 if [ $sanitize -eq 1 ] && [ ${#ctest_args[@]} -eq 0 ]; then
-  echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+  echo "== unit and integration tests under AddressSanitizer + UndefinedBehaviorSanitizer"
   cmake -S . -B build-asan -G Ninja -DKENC_WERROR=$werror -DKENC_SANITIZE=ON \
     -DKENC_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
   cmake --build build-asan -j "$jobs"
-  ctest --test-dir build-asan --output-on-failure -j "$jobs" -L unit || status=$?
+  ctest --test-dir build-asan --output-on-failure -j "$jobs" -E "$asan_skip" || status=$?
+
+  echo "== concurrency-heavy suites and the daemons under ThreadSanitizer"
+  cmake -S . -B build-tsan -G Ninja -DKENC_WERROR=$werror -DKENC_TSAN=ON \
+    -DKENC_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  cmake --build build-tsan -j "$jobs" --target "${tsan_unit_targets[@]}" kenc-proxy kenc-keybroker
+  export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp ${TSAN_OPTIONS:-}"
+  ctest --test-dir build-tsan --output-on-failure -j "$jobs" -R "$tsan_unit_tests" || status=$?
+  KENC_TEST_PROXY_BINARY="$PWD/build-tsan/proxy/kenc-proxy" \
+    KENC_TEST_KEYBROKER_BINARY="$PWD/build-tsan/keybroker/kenc-keybroker" \
+    ctest --test-dir build --output-on-failure -R "$tsan_daemon_tests" || status=$?
+  unset TSAN_OPTIONS
 fi
 
 if [ $fuzz -eq 1 ] && [ ${#ctest_args[@]} -eq 0 ]; then

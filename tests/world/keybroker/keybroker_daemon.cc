@@ -2,6 +2,7 @@
 
 #include <sys/wait.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -26,7 +27,12 @@ std::string read_all(const std::filesystem::path& path) {
 
 int free_port() { return testworld::free_port(); }
 
-std::string keybroker_binary() { return KENC_KEYBROKER_BINARY; }
+// KENC_TEST_KEYBROKER_BINARY, when set, names another build of the daemon (scripts/test.sh runs
+// these suites against the ThreadSanitizer build of the daemons).
+std::string keybroker_binary() {
+  const char* other = std::getenv("KENC_TEST_KEYBROKER_BINARY");
+  return other != nullptr && *other != '\0' ? other : KENC_KEYBROKER_BINARY;
+}
 
 KeybrokerDaemon::KeybrokerDaemon(std::filesystem::path dir, std::string name,
                                  const std::string& config_yaml, int port)
@@ -45,7 +51,7 @@ void KeybrokerDaemon::rewrite_config(const std::string& config_yaml) {
 std::string KeybrokerDaemon::start(std::chrono::seconds timeout) {
   if (running()) return "kenc-keybroker is already running";
   testworld::Process::Options options;
-  options.argv = {KENC_KEYBROKER_BINARY, "--config", config_path_.string()};
+  options.argv = {keybroker_binary(), "--config", config_path_.string()};
   options.log_file = log_path_.string();
   try {
     process_ = std::make_unique<testworld::Process>(options);
@@ -87,7 +93,7 @@ pid_t KeybrokerDaemon::pid() const { return process_ ? process_->pid() : -1; }
 std::string KeybrokerDaemon::log() const { return read_all(log_path_); }
 
 std::pair<int, std::string> run_keybroker(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{KENC_KEYBROKER_BINARY};
+  std::vector<std::string> argv{keybroker_binary()};
   argv.insert(argv.end(), args.begin(), args.end());
   auto result = testworld::run_command(argv, "", std::chrono::minutes(1));
   return {result.exit_code, result.output};

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -19,7 +20,12 @@
 
 namespace kenc::testworld {
 
-std::string proxy_binary() { return KENC_PROXY_BINARY; }
+// KENC_TEST_PROXY_BINARY, when set, names another build of the daemon (scripts/test.sh runs
+// these suites against the ThreadSanitizer build of the daemons).
+std::string proxy_binary() {
+  const char* other = std::getenv("KENC_TEST_PROXY_BINARY");
+  return other != nullptr && *other != '\0' ? other : KENC_PROXY_BINARY;
+}
 
 namespace {
 
@@ -69,7 +75,7 @@ void ProxyDaemon::rewrite_config(const std::string& config_yaml) {
 std::string ProxyDaemon::start(std::chrono::seconds timeout) {
   if (running()) return "kenc-proxy " + name_ + " is already running";
   Process::Options options;
-  options.argv = {KENC_PROXY_BINARY, "--config", config_path_};
+  options.argv = {proxy_binary(), "--config", config_path_};
   options.log_file = log_path_;
   try {
     process_ = std::make_unique<Process>(options);
@@ -133,7 +139,7 @@ std::string ProxyDaemon::admin_get(const std::string& path) const {
 }
 
 std::pair<int, std::string> check_proxy_config(const std::string& config_file) {
-  auto r = run_command({KENC_PROXY_BINARY, "--check-config", "--config", config_file}, "",
+  auto r = run_command({proxy_binary(), "--check-config", "--config", config_file}, "",
                        std::chrono::minutes(1));
   return {r.exit_code, r.output};
 }
