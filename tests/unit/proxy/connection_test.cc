@@ -5,9 +5,11 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <climits>
 #include <memory>
+#include <optional>
 #include <set>
 #include <span>
 #include <thread>
@@ -275,20 +277,17 @@ TEST(Connection, FilterRequestOfItsOwnFailsWhenTheBrokerCloses) {
   EXPECT_EQ(filter->answers[0].error().code, ErrorCode::kUnavailable);
 }
 
-TEST(Connection, StalledClientBoundsWhatTheProxyTakesIn) {
-  // Each response is 1 MiB; the client sends 300 requests and reads nothing. Once the socket
-  // buffers toward the client are full, the proxy may hold at most `max_inflight_requests`
-  // requests, so the broker must see only a bounded number of them.
+// A client sends 300 requests whose responses are 1 MiB each and reads nothing for a second;
+// returns how many requests reached the broker meanwhile. Then the client reads, and every
+// response must arrive, in order.
+size_t requests_taken_from_a_stalled_client(const ConnectionLimits& limits) {
   const std::vector<uint8_t> big(1 << 20, 0x42);
   FakeBroker broker(answer_with(big));
-  ConnectionLimits limits;
-  limits.max_inflight_requests = 4;
-  limits.upstream_queue_frames = 4;
   Proxy proxy(broker.port(), limits);
   Fd client = connect_loopback(proxy.port());
   constexpr int kRequests = 300;
   for (int32_t i = 0; i < kRequests; ++i) {
-    ASSERT_TRUE(write_all(client.get(), request_frame(kApiVersions, 0, i)));
+    EXPECT_TRUE(write_all(client.get(), request_frame(kApiVersions, 0, i)));
   }
   // Give the pipeline time to fill up to its bounds.
   size_t seen = 0;
@@ -296,48 +295,67 @@ TEST(Connection, StalledClientBoundsWhatTheProxyTakesIn) {
     std::this_thread::sleep_for(50ms);
     seen = broker.received_count();
   }
+  for (int32_t i = 0; i < kRequests; ++i) {
+    auto response = read_frame(client.get(), 20000);
+    EXPECT_TRUE(response.has_value()) << "response " << i;
+    if (!response) break;
+    EXPECT_EQ(correlation_of_response(*response), i);
+    EXPECT_EQ(response->size(), 8u + big.size());
+  }
+  return seen;
+}
+
+TEST(Connection, StalledClientBoundsWhatTheProxyTakesIn) {
+  // Once the socket buffers toward the client are full, the proxy may hold at most
+  // `max_inflight_requests` requests, so the broker must see only a bounded number of them.
+  ConnectionLimits limits;
+  limits.max_inflight_requests = 4;
+  limits.upstream_queue_frames = 4;
+  const size_t seen = requests_taken_from_a_stalled_client(limits);
   // In-flight slots + what the kernel buffers between proxy and client can hold (a few MiB
   // of 1 MiB responses) + the response the broker is blocked writing.
   EXPECT_LT(seen, 40u) << "the proxy kept reading from a client that does not read";
   EXPECT_GE(seen, 4u);
-  // Now the client reads: everything arrives, in order.
-  for (int32_t i = 0; i < kRequests; ++i) {
-    auto response = read_frame(client.get(), 20000);
-    ASSERT_TRUE(response.has_value()) << "response " << i;
-    ASSERT_EQ(correlation_of_response(*response), i);
-    ASSERT_EQ(response->size(), 8u + big.size());
-  }
 }
 
 TEST(Connection, QueuedResponseBytesBoundWhatTheProxyTakesIn) {
-  // As above, but with many in-flight slots: max_queued_bytes, not the slot count, must stop
-  // the proxy reading 1 MiB responses the client does not take.
-  const std::vector<uint8_t> big(1 << 20, 0x42);
-  FakeBroker broker(answer_with(big));
+  // With many in-flight slots, max_queued_bytes, not the slot count, must stop the proxy
+  // reading responses the client does not take.
   ConnectionLimits limits;
   limits.max_inflight_requests = 256;
   limits.max_queued_bytes = 2 << 20;
-  Proxy proxy(broker.port(), limits);
-  Fd client = connect_loopback(proxy.port());
-  constexpr int kRequests = 300;
-  for (int32_t i = 0; i < kRequests; ++i) {
-    ASSERT_TRUE(write_all(client.get(), request_frame(kApiVersions, 0, i)));
-  }
-  size_t seen = 0;
-  for (int i = 0; i < 20; ++i) {
-    std::this_thread::sleep_for(50ms);
-    seen = broker.received_count();
-  }
+  const size_t seen = requests_taken_from_a_stalled_client(limits);
   // 2 MiB queued + one response being written + one being read + what the kernel buffers hold
   // between proxy and client and between broker and proxy (a few MiB each). Without the byte
-  // bound the proxy takes in all 256 slots' worth.
+  // bound the proxy takes in all 256 slots' worth (measured: 261).
   EXPECT_LT(seen, 40u) << "the proxy kept reading responses past max_queued_bytes";
-  for (int32_t i = 0; i < kRequests; ++i) {
-    auto response = read_frame(client.get(), 20000);
-    ASSERT_TRUE(response.has_value()) << "response " << i;
-    ASSERT_EQ(correlation_of_response(*response), i);
-    ASSERT_EQ(response->size(), 8u + big.size());
+}
+
+// Sends `frame` again and again without blocking until the proxy stops taking bytes (a send
+// still blocks after 200 ms) and returns the bytes written; nullopt when that did not happen
+// within `limit` or the connection broke. A partial send is continued, not restarted, so the
+// proxy sees well-formed frames throughout.
+std::optional<size_t> write_until_pushed_back(int fd, const std::vector<uint8_t>& frame,
+                                              std::chrono::seconds limit) {
+  size_t written = 0;
+  size_t offset = 0;  // within the frame being sent
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    ssize_t n =
+        ::send(fd, frame.data() + offset, frame.size() - offset, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n <= 0) {
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return std::nullopt;
+      std::this_thread::sleep_for(200ms);
+      n = ::send(fd, frame.data() + offset, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n <= 0) {
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return std::nullopt;
+        return written;  // still blocked: backpressure reached the client
+      }
+    }
+    written += static_cast<size_t>(n);
+    offset = (offset + static_cast<size_t>(n)) % frame.size();
   }
+  return std::nullopt;
 }
 
 TEST(Connection, QueuedRequestBytesPushBackOnTheClient) {
@@ -355,24 +373,11 @@ TEST(Connection, QueuedRequestBytesPushBackOnTheClient) {
   Proxy proxy(broker.port(), limits);
   Fd client = connect_loopback(proxy.port());
   const auto frame = request_frame(kApiVersions, 0, 1, std::vector<uint8_t>(1 << 20, 1));
-  size_t written = 0;
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    const ssize_t n = ::send(client.get(), frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n <= 0) {
-      std::this_thread::sleep_for(200ms);
-      if (::send(client.get(), frame.data(), 1, MSG_DONTWAIT | MSG_NOSIGNAL) <= 0) {
-        break;  // still blocked: backpressure reached the client
-      }
-      written += 1;
-      continue;
-    }
-    written += static_cast<size_t>(n);
-  }
-  EXPECT_LT(std::chrono::steady_clock::now(), deadline) << "client was never pushed back";
+  const auto written = write_until_pushed_back(client.get(), frame, 10s);
+  ASSERT_TRUE(written.has_value()) << "client was never pushed back";
   // Kernel socket buffers on both sides of the proxy take a few MiB each; the proxy itself
   // holds at most about max_queued_bytes + two frames. 64 queued frames would be 64 MiB alone.
-  EXPECT_LT(written, size_t{40} << 20) << "the proxy took in far more than max_queued_bytes";
+  EXPECT_LT(*written, size_t{40} << 20) << "the proxy took in far more than max_queued_bytes";
   release = true;
 }
 
@@ -387,24 +392,11 @@ TEST(Connection, StalledBrokerBoundsWhatTheProxyTakesIn) {
   Proxy proxy(broker.port(), limits);
   Fd client = connect_loopback(proxy.port());
   const auto frame = request_frame(kApiVersions, 0, 1, std::vector<uint8_t>(64 * 1024, 1));
-  size_t written = 0;
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    const ssize_t n = ::send(client.get(), frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n <= 0) {
-      std::this_thread::sleep_for(100ms);
-      if (::send(client.get(), frame.data(), 1, MSG_DONTWAIT | MSG_NOSIGNAL) <= 0) {
-        break;  // still blocked: backpressure reached the client
-      }
-      written += 1;
-      continue;
-    }
-    written += static_cast<size_t>(n);
-  }
-  EXPECT_LT(std::chrono::steady_clock::now(), deadline) << "client was never pushed back";
+  const auto written = write_until_pushed_back(client.get(), frame, 5s);
+  ASSERT_TRUE(written.has_value()) << "client was never pushed back";
   std::this_thread::sleep_for(200ms);
   EXPECT_LE(broker.received_count(), 8u);
-  EXPECT_GT(written, 8 * frame.size() / 2);
+  EXPECT_GT(*written, 8 * frame.size() / 2);
 }
 
 TEST(Connection, OversizedFrameClosesTheConnection) {
