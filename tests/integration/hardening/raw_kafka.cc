@@ -260,14 +260,4 @@ int open_fds(pid_t pid) {
   return n;
 }
 
-int free_port_range(int n) {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    int base = free_port();
-    bool all_free = base + n < 65535;
-    for (int i = 1; i <= n && all_free; ++i) all_free = !port_open(base + i);
-    if (all_free) return base;
-  }
-  throw std::runtime_error("no free range of ports");
-}
-
 }  // namespace kenc::testworld::hardening

@@ -85,7 +85,4 @@ long peak_rss_kib(pid_t pid);
 // Open file descriptors of `pid`.
 int open_fds(pid_t pid);
 
-// A port P with P+1..P+n free too.
-int free_port_range(int n);
-
 }  // namespace kenc::testworld::hardening

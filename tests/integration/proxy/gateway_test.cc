@@ -24,17 +24,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A bootstrap port P with P+1..P+n free too (port-per-broker needs a contiguous range).
-int free_port_range(int n) {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    int base = free_port();
-    bool all_free = base + n < 65535;
-    for (int i = 1; i <= n && all_free; ++i) all_free = !port_open(base + i);
-    if (all_free) return base;
-  }
-  throw std::runtime_error("no free range of ports");
-}
-
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);

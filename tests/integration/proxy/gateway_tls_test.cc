@@ -36,16 +36,6 @@ using kenc::keybroker::testing::TestCa;
 
 constexpr const char* kDomain = "kafka.test";
 
-int free_port_range(int n) {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    int base = free_port();
-    bool all_free = base + n < 65535;
-    for (int i = 1; i <= n && all_free; ++i) all_free = !port_open(base + i);
-    if (all_free) return base;
-  }
-  throw std::runtime_error("no free range of ports");
-}
-
 std::vector<TestRecord> make_records(int n, const std::string& tag) {
   std::vector<TestRecord> records;
   for (int i = 0; i < n; ++i) {

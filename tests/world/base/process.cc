@@ -251,6 +251,33 @@ bool port_open(int port) {
   return ok;
 }
 
+// Whether a listener could bind 127.0.0.1:port now. Stricter than "nobody listens there": the
+// port may also be the local end of some client's connection (the ephemeral range, where
+// free_port() picks from), and then a listener's bind fails with EADDRINUSE.
+static bool port_bindable(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+int free_port_range(int n) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    int base = free_port();
+    bool all_free = base + n < 65535;
+    for (int i = 1; i <= n && all_free; ++i) all_free = port_bindable(base + i);
+    if (all_free) return base;
+  }
+  throw std::runtime_error("no free range of " + std::to_string(n + 1) + " ports");
+}
+
 std::string tail_file(const std::string& path, size_t max_bytes) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return "(no log at " + path + ")";

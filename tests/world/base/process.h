@@ -63,6 +63,10 @@ int free_port();
 // True once something accepts TCP connections on 127.0.0.1:port.
 bool port_open(int port);
 
+// A port P with P+1 .. P+n free too, each bindable by a listener now (port-per-broker gateways
+// need a contiguous range).
+int free_port_range(int n);
+
 // The last `max_bytes` of a file, for failure messages.
 std::string tail_file(const std::string& path, size_t max_bytes = 4000);
 

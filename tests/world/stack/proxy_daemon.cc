@@ -27,37 +27,6 @@ std::string proxy_binary() {
   return other != nullptr && *other != '\0' ? other : KENC_PROXY_BINARY;
 }
 
-namespace {
-
-// Whether a listener could bind 127.0.0.1:port now. Stricter than "nobody listens there": the
-// port may also be the local end of some client's connection (the ephemeral range, where
-// free_port() picks from), and then a listener's bind fails with EADDRINUSE.
-bool port_bindable(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  ::close(fd);
-  return ok;
-}
-
-}  // namespace
-
-int free_port_range(int n) {
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    int base = free_port();
-    bool all_free = base + n < 65535;
-    for (int i = 1; i <= n && all_free; ++i) all_free = port_bindable(base + i);
-    if (all_free) return base;
-  }
-  throw std::runtime_error("no free range of " + std::to_string(n + 1) + " ports");
-}
-
 ProxyDaemon::ProxyDaemon(std::string dir, std::string name, const std::string& config_yaml,
                          Ports ports)
     : name_(std::move(name)), ports_(ports) {

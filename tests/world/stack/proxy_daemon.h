@@ -69,9 +69,6 @@ std::pair<int, std::string> check_proxy_config(const std::string& config_file);
 // The path of the kenc-proxy binary the test world runs.
 std::string proxy_binary();
 
-// A bootstrap port P with P+1 .. P+n free too (port-per-broker needs a contiguous range).
-int free_port_range(int n);
-
 // GET http://127.0.0.1:<port><path> (HTTP/1.1, Connection: close): the response body, or "" if
 // the connection failed.
 std::string http_get_body(int port, const std::string& path);
