@@ -28,13 +28,13 @@ class ValueTransform {
   virtual Result<ValueAction> transform(const BatchHeader& batch, const RecordView& record,
                                         std::vector<uint8_t>& new_value) = 0;
 
-  // Optional: new encoded headers for the record just transformed (header count varint, then the
-  // headers, as append_headers() writes them). Append them to `new_headers` (empty, reused like
-  // `new_value`) and return true; return false to keep the record's headers as they are.
   // Optional: whether this record needs transform() at all. rewrite_values_if_needed() asks it
   // for every record first and leaves a batch in which no record needs it untouched.
   virtual bool needs_rewrite(const RecordView& /*record*/) { return true; }
 
+  // Optional: new encoded headers for the record just transformed (header count varint, then the
+  // headers, as append_headers() writes them). Append them to `new_headers` (empty, reused like
+  // `new_value`) and return true; return false to keep the record's headers as they are.
   virtual bool rewrite_headers(const RecordView& /*record*/, ValueAction /*action*/,
                                std::vector<uint8_t>& /*new_headers*/) {
     return false;

@@ -37,8 +37,19 @@ Error error_from_http(VaultOperation op, long http_status, std::string_view body
   std::string text = "Vault answered HTTP " + std::to_string(http_status);
   if (!messages.empty()) text += ": " + messages;
 
-  if (http_status == 404 || (http_status == 400 && says_key_not_found(messages))) {
+  // Only a missing key is kNotFound: under the proxy's `unresolved_kek: passthrough` policy it
+  // lets records through in plaintext. Transit answers a read of a key that does not exist with
+  // 404 and no message, and the other calls with 400 "encryption key not found". Any other 404
+  // ("no handler for route": a wrong mount path, a Transit engine not enabled) is a broken
+  // set-up, which must fail loudly rather than pass for "no such KEK".
+  if ((http_status == 404 && (messages.empty() || says_key_not_found(messages))) ||
+      (http_status == 400 && says_key_not_found(messages))) {
     return make_error(ErrorCode::kNotFound, text);
+  }
+  if (http_status == 404) {
+    return make_error(ErrorCode::kInternal,
+                      text + " (no Transit route at this path: check the mount path and that the "
+                             "Transit engine is enabled)");
   }
   if (http_status == 401 || http_status == 403) {
     return make_error(ErrorCode::kPermissionDenied, text);

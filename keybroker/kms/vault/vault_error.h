@@ -11,7 +11,8 @@ namespace kenc::keybroker::kms::vault {
 enum class VaultOperation { kReadKey, kDataKey, kDecrypt, kLogin, kRenew, kHealth, kOther };
 
 // Maps a non-2xx answer from Vault to the Kms error codes (see keybroker/kms/kms.h):
-//   404, or 400 "encryption key not found"  -> kNotFound
+//   404 without message, or 400 "encryption key not found"  -> kNotFound
+//   other 404 ("no handler for route": wrong mount)           -> kInternal
 //   403                                      -> kPermissionDenied
 //   429, 5xx (503 = sealed/standby)          -> kUnavailable
 //   400 from decrypt                         -> kDataLoss (tampered or foreign ciphertext)

@@ -83,12 +83,29 @@ long long kms_calls(int admin_port, const std::string& call) {
 // Certificates, a token file for the broker, and the broker itself.
 class KeybrokerVaultTest : public ::testing::Test {
  protected:
+  // The broker's configuration; `transit_mount` is where it looks for the Transit engine.
+  static std::string broker_config(int port, int admin_port, const std::string& transit_mount) {
+    return
+        "listen: 127.0.0.1:" + std::to_string(port) + "\ntls:\n  ca_file: " + ca_file_ +
+        "\n  cert_file: " + server_cert_ + "\n  key_file: " + server_key_ +
+        "\nkms:\n  type: vault\n  call_timeout: 2s\n  vault:\n    address: " + bao().address() +
+        "\n    transit_mount: " + transit_mount +
+        "\n    auth_method: token\n    token_file: " + dir_ + "/vault-token" +
+        "\n    connect_timeout_ms: 300\n    request_timeout_ms: 500\n    max_retries: 1\n"
+        "    initial_backoff_ms: 20\n    max_backoff_ms: 50\n"
+        "deks:\n  lease_size: 1000\n  max_encryptions_per_dek: 100000000\n"
+        "  kek_refresh_interval: " +
+        std::to_string(kKekRefresh.count()) + "ms\naudit:\n  path: '" + dir_ + "/broker-audit" +
+        (transit_mount == "transit" ? "" : "-" + transit_mount) + ".jsonl'\nadmin:\n  listen: 127.0.0.1:" + std::to_string(admin_port) + "\n" +
+        "authorization:\n  rules:\n    - identities: ['spiffe://kenc.test/proxy/*']\n"
+        "      keks: ['vt-*']\n      operations: [lease, unwrap, resolve]\n";
+  }
   static void SetUpTestSuite() {
     if (!OpenBaoEnvironment::ready()) return;
     dir_ = bao().run_dir() + "/keybroker";
     std::filesystem::create_directories(dir_);
     ca_ = new TestCa("kenc vault test CA");
-    auto [server_cert, server_key] =
+    std::tie(server_cert_, server_key_) =
         ca_->issue({"keybroker", "DNS:localhost,IP:127.0.0.1"}).write(dir_, "server");
     auto client_pem = ca_->issue({"client", std::string("URI:") + kProxyId});
     std::tie(client_cert_, client_key_) = client_pem.write(dir_, "client");
@@ -100,19 +117,7 @@ class KeybrokerVaultTest : public ::testing::Test {
 
     const int port = free_port();
     admin_port_ = free_port();
-    const std::string config =
-        "listen: 127.0.0.1:" + std::to_string(port) + "\ntls:\n  ca_file: " + ca_file_ +
-        "\n  cert_file: " + server_cert + "\n  key_file: " + server_key +
-        "\nkms:\n  type: vault\n  call_timeout: 2s\n  vault:\n    address: " + bao().address() +
-        "\n    auth_method: token\n    token_file: " + token_file +
-        "\n    connect_timeout_ms: 300\n    request_timeout_ms: 500\n    max_retries: 1\n"
-        "    initial_backoff_ms: 20\n    max_backoff_ms: 50\n"
-        "deks:\n  lease_size: 1000\n  max_encryptions_per_dek: 100000000\n"
-        "  kek_refresh_interval: " +
-        std::to_string(kKekRefresh.count()) + "ms\naudit:\n  path: '" + dir_ +
-        "/broker-audit.jsonl'\nadmin:\n  listen: 127.0.0.1:" + std::to_string(admin_port_) + "\n" +
-        "authorization:\n  rules:\n    - identities: ['spiffe://kenc.test/proxy/*']\n"
-        "      keks: ['vt-*']\n      operations: [lease, unwrap, resolve]\n";
+    const std::string config = broker_config(port, admin_port_, "transit");
     daemon_ = new KeybrokerDaemon(dir_, "broker", config, port);
     start_error_ = daemon_->start();
   }
@@ -149,7 +154,8 @@ class KeybrokerVaultTest : public ::testing::Test {
     return std::string("topic-") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
   }
 
-  static std::string dir_, ca_file_, client_cert_, client_key_, start_error_;
+  static std::string dir_, ca_file_, client_cert_, client_key_, server_cert_, server_key_,
+      start_error_;
   static int admin_port_;
   static TestCa* ca_;
   static KeybrokerDaemon* daemon_;
@@ -159,6 +165,8 @@ std::string KeybrokerVaultTest::dir_;
 std::string KeybrokerVaultTest::ca_file_;
 std::string KeybrokerVaultTest::client_cert_;
 std::string KeybrokerVaultTest::client_key_;
+std::string KeybrokerVaultTest::server_cert_;
+std::string KeybrokerVaultTest::server_key_;
 int KeybrokerVaultTest::admin_port_ = 0;
 std::string KeybrokerVaultTest::start_error_ = "OpenBao is not running";
 TestCa* KeybrokerVaultTest::ca_ = nullptr;
@@ -209,6 +217,32 @@ TEST_F(KeybrokerVaultTest, UnknownKekIsNotFound) {
   auto r = lease(*client(), "vt-no-such-kek", topic());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kNotFound) << r.error().to_string();
+}
+
+TEST_F(KeybrokerVaultTest, AMissingTransitMountIsAnErrorNotAMissingKek) {
+  // The KEK exists under `transit`, but this broker looks for Transit elsewhere: OpenBao answers
+  // 404 "no handler for route", which must not read as "no such KEK" (the proxy's
+  // `unresolved_kek: passthrough` would then send records in plaintext).
+  ASSERT_TRUE(bao().create_key("vt-mount").ok());
+  const int port = free_port();
+  KeybrokerDaemon misconfigured(dir_, "broker-bad-mount",
+                                broker_config(port, free_port(), "transit-not-enabled"), port);
+  ASSERT_EQ(misconfigured.start(), "");
+  KeyBrokerClientOptions options;
+  options.target = "127.0.0.1:" + std::to_string(port);
+  options.ca_file = ca_file_;
+  options.cert_file = client_cert_;
+  options.key_file = client_key_;
+  options.deadline = 5s;
+  options.wait_for_ready = false;
+  auto c = KeyBrokerClient::create(options);
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  auto r = lease(**c, "vt-mount", topic());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kInternal) << r.error().to_string();
+  EXPECT_NE(r.error().message.find("mount path"), std::string::npos) << r.error().to_string();
+  // The same KEK through the correctly configured broker is fine.
+  EXPECT_TRUE(lease(*client(), "vt-mount", topic()).ok());
 }
 
 TEST_F(KeybrokerVaultTest, PausedOpenBaoIsUnavailableWithinTheDeadlineThenRecovers) {

@@ -17,6 +17,16 @@ TEST(VaultError, MissingKeyIsNotFound) {
             ErrorCode::kNotFound);
 }
 
+TEST(VaultError, AMissingMountIsNotAMissingKey) {
+  // What OpenBao 2.7 answers when the configured mount path has no Transit engine behind it.
+  const Error e = error_from_http(
+      VaultOperation::kDataKey, 404,
+      R"({"errors":["no handler for route \"transitx/datakey/plaintext/k\". route entry not found."]})");
+  EXPECT_EQ(e.code, ErrorCode::kInternal);
+  EXPECT_NE(e.message.find("mount path"), std::string::npos);
+  EXPECT_EQ(code_of(VaultOperation::kReadKey, 404, R"({"errors":[]})"), ErrorCode::kNotFound);
+}
+
 TEST(VaultError, DeniedIsPermissionDenied) {
   EXPECT_EQ(code_of(VaultOperation::kDataKey, 403, R"({"errors":["permission denied"]})"),
             ErrorCode::kPermissionDenied);
