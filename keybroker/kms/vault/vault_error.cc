@@ -48,8 +48,9 @@ Error error_from_http(VaultOperation op, long http_status, std::string_view body
   }
   if (http_status == 404) {
     return make_error(ErrorCode::kInternal,
-                      text + " (no Transit route at this path: check the mount path and that the "
-                             "Transit engine is enabled)");
+                      text +
+                          " (no Transit route at this path: check the mount path and that the "
+                          "Transit engine is enabled)");
   }
   if (http_status == 401 || http_status == 403) {
     return make_error(ErrorCode::kPermissionDenied, text);

@@ -85,20 +85,20 @@ class KeybrokerVaultTest : public ::testing::Test {
  protected:
   // The broker's configuration; `transit_mount` is where it looks for the Transit engine.
   static std::string broker_config(int port, int admin_port, const std::string& transit_mount) {
-    return
-        "listen: 127.0.0.1:" + std::to_string(port) + "\ntls:\n  ca_file: " + ca_file_ +
-        "\n  cert_file: " + server_cert_ + "\n  key_file: " + server_key_ +
-        "\nkms:\n  type: vault\n  call_timeout: 2s\n  vault:\n    address: " + bao().address() +
-        "\n    transit_mount: " + transit_mount +
-        "\n    auth_method: token\n    token_file: " + dir_ + "/vault-token" +
-        "\n    connect_timeout_ms: 300\n    request_timeout_ms: 500\n    max_retries: 1\n"
-        "    initial_backoff_ms: 20\n    max_backoff_ms: 50\n"
-        "deks:\n  lease_size: 1000\n  max_encryptions_per_dek: 100000000\n"
-        "  kek_refresh_interval: " +
-        std::to_string(kKekRefresh.count()) + "ms\naudit:\n  path: '" + dir_ + "/broker-audit" +
-        (transit_mount == "transit" ? "" : "-" + transit_mount) + ".jsonl'\nadmin:\n  listen: 127.0.0.1:" + std::to_string(admin_port) + "\n" +
-        "authorization:\n  rules:\n    - identities: ['spiffe://kenc.test/proxy/*']\n"
-        "      keks: ['vt-*']\n      operations: [lease, unwrap, resolve]\n";
+    return "listen: 127.0.0.1:" + std::to_string(port) + "\ntls:\n  ca_file: " + ca_file_ +
+           "\n  cert_file: " + server_cert_ + "\n  key_file: " + server_key_ +
+           "\nkms:\n  type: vault\n  call_timeout: 2s\n  vault:\n    address: " + bao().address() +
+           "\n    transit_mount: " + transit_mount +
+           "\n    auth_method: token\n    token_file: " + dir_ + "/vault-token" +
+           "\n    connect_timeout_ms: 300\n    request_timeout_ms: 500\n    max_retries: 1\n"
+           "    initial_backoff_ms: 20\n    max_backoff_ms: 50\n"
+           "deks:\n  lease_size: 1000\n  max_encryptions_per_dek: 100000000\n"
+           "  kek_refresh_interval: " +
+           std::to_string(kKekRefresh.count()) + "ms\naudit:\n  path: '" + dir_ + "/broker-audit" +
+           (transit_mount == "transit" ? "" : "-" + transit_mount) +
+           ".jsonl'\nadmin:\n  listen: 127.0.0.1:" + std::to_string(admin_port) + "\n" +
+           "authorization:\n  rules:\n    - identities: ['spiffe://kenc.test/proxy/*']\n"
+           "      keks: ['vt-*']\n      operations: [lease, unwrap, resolve]\n";
   }
   static void SetUpTestSuite() {
     if (!OpenBaoEnvironment::ready()) return;

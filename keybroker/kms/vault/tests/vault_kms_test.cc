@@ -121,8 +121,8 @@ TEST_F(VaultKmsTokenTest, FinalErrorsAreNotRetried) {
   std::atomic<int> status{404};
   FakeHttpServer server([&](const RecordedRequest&) {
     // Transit's answer for a key that does not exist: 404 without message.
-    return CannedResponse{status.load(), status.load() == 404 ? R"({"errors":[]})"
-                                                              : R"({"errors":["nope"]})"};
+    return CannedResponse{status.load(),
+                          status.load() == 404 ? R"({"errors":[]})" : R"({"errors":["nope"]})"};
   });
   VaultKms kms(token_config(server, token_file_));
   auto missing = kms.describe_kek("k");
