@@ -56,6 +56,13 @@ class BatchRewriter {
   Status rewrite_values(const BatchView& batch, ValueTransform& transform,
                         std::vector<uint8_t>& out);
 
+  // Like rewrite_values, for a batch whose records section was just obtained from this
+  // rewriter's records_section() (no second decompression).
+  Status rewrite_values_of_section(const BatchView& batch, std::span<const uint8_t> section,
+                                   ValueTransform& transform, std::vector<uint8_t>& out) {
+    return rebuild(batch, section, transform, out);
+  }
+
   // Like rewrite_values, but first asks transform.needs_rewrite() of each record and, when no
   // record needs rewriting, appends nothing and returns false: the caller keeps the original
   // batch bytes (no recompression). Decompresses only once either way.

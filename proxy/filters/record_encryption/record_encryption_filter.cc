@@ -143,17 +143,20 @@ kafka::records::BatchRewriter& produce_rewriter() {
 }
 
 // Kafka refuses a batch without records, and parse_batch() bounds the count of an uncompressed
-// one by its size; a compressed batch is decompressed here (once more, when it is encrypted) to
-// check that it holds the records its header declares.
-Status verify_record_count(const kafka::records::BatchView& batch) {
+// one by its size; a compressed batch is decompressed here to check that it holds the records
+// its header declares. Its records section is left in `section` (produce_rewriter()'s buffer,
+// valid until the rewriter's next use), so encrypting it right after needs no second
+// decompression.
+Status verify_record_count(const kafka::records::BatchView& batch,
+                           std::span<const uint8_t>& section) {
   const int32_t declared = batch.header.record_count;
   if (declared <= 0) {
     return make_error(ErrorCode::kInvalidArgument, "a record batch declares no records");
   }
+  section = {};
   if (batch.header.codec() == kafka::records::Codec::kNone) {
     return Status::Ok();
   }
-  std::span<const uint8_t> section;
   if (Status s = produce_rewriter().records_section(batch, section); !s.ok()) {
     return s;
   }
@@ -289,6 +292,10 @@ asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter
   }
   uint64_t values = 0;
   bool uncompressed_multi_record = false;
+  // A partition of one compressed batch (what producers send): its decompressed records, still
+  // in produce_rewriter() unless this coroutine suspends before encrypting them.
+  std::span<const uint8_t> only_section;
+  bool only_batch_decompressed = false;
   for (const auto& entry : entries) {
     if (entry.kind != kafka::records::EntryKind::kBatch) {
       co_return PartitionOutcome::failure(
@@ -298,10 +305,15 @@ asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter
     // The IVs are reserved from the declared counts, so those must be true: a batch declaring
     // no records would otherwise be forwarded as it came (with whatever plaintext it carries),
     // and a compressed one declaring millions would use up a lease with a few bytes.
-    if (Status s = verify_record_count(entry.batch); !s.ok()) {
+    std::span<const uint8_t> section;
+    if (Status s = verify_record_count(entry.batch, section); !s.ok()) {
       co_return PartitionOutcome::failure(
           kInvalidRecord, PartitionFailure::kInvalidRecords,
           "records of topic '" + topic + "' cannot be encrypted: " + s.error().message);
+    }
+    if (entries.size() == 1 && entry.batch.header.codec() != kafka::records::Codec::kNone) {
+      only_section = section;
+      only_batch_decompressed = true;
     }
     values += static_cast<uint64_t>(entry.batch.header.record_count);
     uncompressed_multi_record =
@@ -321,6 +333,7 @@ asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter
   } else if (fast->has_value()) {
     reservation = std::move(**fast);
   } else {
+    only_batch_decompressed = false;  // other coroutines on this thread use the rewriter meanwhile
     if (deps_.metrics) {
       deps_.metrics->lease_wait();
     }
@@ -363,7 +376,10 @@ asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter
   for (const auto& entry : entries) {
     EncryptTransform transform(**encryptor, reservation->lease->edek, next, left,
                                deps_.encrypt_headers);
-    if (Status s = rewriter.rewrite_values(entry.batch, transform, out); !s.ok()) {
+    Status s = only_batch_decompressed
+                   ? rewriter.rewrite_values_of_section(entry.batch, only_section, transform, out)
+                   : rewriter.rewrite_values(entry.batch, transform, out);
+    if (!s.ok()) {
       co_return PartitionOutcome::failure(
           kInvalidRecord, PartitionFailure::kInvalidRecords,
           "cannot encrypt records of topic '" + topic + "': " + s.error().message);
