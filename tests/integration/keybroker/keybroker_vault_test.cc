@@ -138,9 +138,11 @@ class KeybrokerVaultTest : public ::testing::Test {
     }
   }
 
-  static std::unique_ptr<KeyBrokerClient> client(std::chrono::milliseconds deadline = 5s) {
+  // A client of the suite's broker, or of the broker on `port`.
+  static std::unique_ptr<KeyBrokerClient> client(std::chrono::milliseconds deadline = 5s,
+                                                 int port = 0) {
     KeyBrokerClientOptions options;
-    options.target = "127.0.0.1:" + std::to_string(daemon_->port());
+    options.target = "127.0.0.1:" + std::to_string(port != 0 ? port : daemon_->port());
     options.ca_file = ca_file_;
     options.cert_file = client_cert_;
     options.key_file = client_key_;
@@ -228,16 +230,7 @@ TEST_F(KeybrokerVaultTest, AMissingTransitMountIsAnErrorNotAMissingKek) {
   KeybrokerDaemon misconfigured(dir_, "broker-bad-mount",
                                 broker_config(port, free_port(), "transit-not-enabled"), port);
   ASSERT_EQ(misconfigured.start(), "");
-  KeyBrokerClientOptions options;
-  options.target = "127.0.0.1:" + std::to_string(port);
-  options.ca_file = ca_file_;
-  options.cert_file = client_cert_;
-  options.key_file = client_key_;
-  options.deadline = 5s;
-  options.wait_for_ready = false;
-  auto c = KeyBrokerClient::create(options);
-  ASSERT_TRUE(c.ok()) << c.error().to_string();
-  auto r = lease(**c, "vt-mount", topic());
+  auto r = lease(*client(5s, port), "vt-mount", topic());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kInternal) << r.error().to_string();
   EXPECT_NE(r.error().message.find("mount path"), std::string::npos) << r.error().to_string();
