@@ -60,7 +60,23 @@ Result<bool> BatchRewriter::rewrite_values_if_needed(const BatchView& batch,
 
 Status BatchRewriter::rebuild(const BatchView& batch, std::span<const uint8_t> section,
                               ValueTransform& transform, std::vector<uint8_t>& out) {
-  rebuilt_records_.clear();
+  // An uncompressed batch is built in place in `out`, after room for its header: no copy of its
+  // records from a scratch buffer. A compressed one is built in rebuilt_records_ and compressed
+  // into `out`.
+  const bool in_place = batch.header.codec() == Codec::kNone;
+  const size_t start = out.size();
+  std::vector<uint8_t>& records = in_place ? out : rebuilt_records_;
+  if (in_place) {
+    out.resize(start + kBatchHeaderBytes);
+  } else {
+    rebuilt_records_.clear();
+  }
+  auto fail = [&](const Status& s) {
+    if (in_place) {
+      out.resize(start);  // on error nothing is appended
+    }
+    return s;
+  };
   RecordReader reader(section, batch.header.record_count);
   RecordView record;
   int32_t seen = 0;
@@ -68,7 +84,7 @@ Status BatchRewriter::rebuild(const BatchView& batch, std::span<const uint8_t> s
     new_value_.clear();
     auto action = transform.transform(batch.header, record, new_value_);
     if (!action.ok()) {
-      return action.error();
+      return fail(action.error());
     }
     NullableBytes value = record.value;
     if (*action == ValueAction::kReplaced) {
@@ -82,17 +98,21 @@ Status BatchRewriter::rebuild(const BatchView& batch, std::span<const uint8_t> s
     if (transform.rewrite_headers(record, *action, new_headers_)) {
       headers = new_headers_;
     }
-    append_record(rebuilt_records_, record.attributes, record.timestamp_delta, record.offset_delta,
+    append_record(records, record.attributes, record.timestamp_delta, record.offset_delta,
                   record.key, value, headers);
     ++seen;
   }
   if (!reader.status().ok()) {
-    return reader.status();
+    return fail(reader.status());
   }
   if (seen != batch.header.record_count) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "record batch declares " + std::to_string(batch.header.record_count) +
-                          " records but holds " + std::to_string(seen));
+    return fail(make_error(ErrorCode::kInvalidArgument,
+                           "record batch declares " + std::to_string(batch.header.record_count) +
+                               " records but holds " + std::to_string(seen)));
+  }
+  if (in_place) {
+    finish_batch(batch.header, std::span<uint8_t>(out).subspan(start));
+    return Status::Ok();
   }
   return write_batch(batch.header, rebuilt_records_, out);
 }
