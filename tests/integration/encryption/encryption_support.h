@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/world/base/admin_http.h"
 #include "tests/world/kafka/java_client.h"
 #include "tests/world/stack/encryption_stack.h"
 

@@ -18,6 +18,7 @@
 #include "keybroker/dek/unwrapped_dek.h"
 #include "keybroker/kms/local/local_kms.h"
 #include "proxy/keybroker_client/keybroker_client.h"
+#include "tests/world/base/admin_http.h"
 #include "tests/world/keybroker/keybroker_daemon.h"
 #include "tests/world/keybroker/test_pki.h"
 
@@ -185,31 +186,6 @@ std::vector<nlohmann::json> audit_lines(const std::string& path, const std::stri
     }
   }
   return out;
-}
-
-// A minimal HTTP/1.1 GET over loopback; returns the whole response.
-std::string http_get(int port, const std::string& path) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return "connect failed";
-  }
-  std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-  if (::write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
-    ::close(fd);
-    return "write failed";
-  }
-  std::string response;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;) {
-    response.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return response;
 }
 
 size_t occurrences(const std::string& text, const std::string& needle) {
@@ -509,11 +485,11 @@ TEST_F(KeybrokerMtlsTest, AdminHttpServesMetricsLivenessAndReadiness) {
   auto denied = lease(*world_->client(port(), kIntruderId), "orders", topic());
   ASSERT_FALSE(denied.ok());
 
-  auto livez = http_get(admin_port_, "/livez");
+  auto livez = testworld::http_get(admin_port_, "/livez");
   EXPECT_EQ(livez.rfind("HTTP/1.1 200", 0), 0u) << livez;
-  auto readyz = http_get(admin_port_, "/readyz");
+  auto readyz = testworld::http_get(admin_port_, "/readyz");
   EXPECT_EQ(readyz.rfind("HTTP/1.1 200", 0), 0u) << readyz;
-  auto metrics = http_get(admin_port_, "/metrics");
+  auto metrics = testworld::http_get(admin_port_, "/metrics");
   EXPECT_EQ(metrics.rfind("HTTP/1.1 200", 0), 0u) << metrics;
   for (const char* series :
        {"kenc_keybroker_requests_total{operation=\"lease\",outcome=\"ok\"}",

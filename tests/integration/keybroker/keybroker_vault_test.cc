@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "proxy/keybroker_client/keybroker_client.h"
+#include "tests/world/base/admin_http.h"
 #include "tests/world/keybroker/keybroker_daemon.h"
 #include "tests/world/keybroker/test_pki.h"
 #include "tests/world/kms/openbao_server.h"
@@ -55,29 +56,10 @@ Result<UnwrappedDek> unwrap(KeyBrokerClient& c, const std::vector<uint8_t>& edek
 // page or the series is missing). OpenBao 2.x refuses to enable audit devices over its API, so
 // the calls are counted on the broker's side.
 long long kms_calls(int admin_port, const std::string& call) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(admin_port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  const std::string request =
-      "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-  if (::write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
-    ::close(fd);
-    return -1;
-  }
-  std::string page;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;) page.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  const std::string series = "kenc_keybroker_kms_calls_total{call=\"" + call + "\"} ";
-  const size_t at = page.find(series);
-  if (at == std::string::npos) return -1;
-  return std::stoll(page.substr(at + series.size()));
+  const double v =
+      testworld::metric_value(testworld::http_get_body(admin_port, "/metrics"),
+                              "kenc_keybroker_kms_calls_total", {"call=\"" + call + "\""});
+  return static_cast<long long>(v);
 }
 
 // Certificates, a token file for the broker, and the broker itself.

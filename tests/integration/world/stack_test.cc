@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "tests/world/base/admin_http.h"
 #include "tests/world/base/peer_connections.h"
 #include "tests/world/kafka/java_client.h"
 #include "tests/world/kafka/kafka_environment.h"

@@ -69,14 +69,4 @@ std::pair<int, std::string> check_proxy_config(const std::string& config_file);
 // The path of the kenc-proxy binary the test world runs.
 std::string proxy_binary();
 
-// GET http://127.0.0.1:<port><path> (HTTP/1.1, Connection: close): the response body, or "" if
-// the connection failed.
-std::string http_get_body(int port, const std::string& path);
-
-// The value of one Prometheus sample line "<series> <value>" in a /metrics page, summed over
-// every line whose name and labels contain all of `label_parts` (e.g. {"operation=\"encrypt\""}).
-// -1 when no line matched.
-double metric_value(const std::string& page, const std::string& name,
-                    const std::vector<std::string>& label_parts = {});
-
 }  // namespace kenc::testworld
