@@ -434,7 +434,7 @@ asio::awaitable<void> Connection::upstream_writer() {
 
 asio::awaitable<void> Connection::upstream_reader() {
   auto self = shared_from_this();
-  FrameReader reader(env_->limits.max_frame_bytes);
+  FrameReader reader(env_->limits.max_frame_bytes, FrameReader::Sizing::kDeclaredSize);
   std::vector<uint8_t> buffer(kReadBufferBytes);
   size_t begin = 0;
   size_t end = 0;

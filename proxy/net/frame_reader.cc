@@ -39,12 +39,15 @@ Result<size_t> FrameReader::consume(std::span<const uint8_t> input) {
         error_ = size.error();
         return *error_;
       }
-      // The buffer grows with the bytes that actually arrive, never straight to the declared
-      // size: a client that announces max_frame_bytes and sends nothing more must not cost
-      // max_frame_bytes of memory (1,000 such connections would otherwise exhaust the host).
+      // From a client, the buffer grows with the bytes that actually arrive, never straight to
+      // the declared size: a client that announces max_frame_bytes and sends nothing more must
+      // not cost max_frame_bytes of memory (1,000 such connections would otherwise exhaust the
+      // host).
       expected_ = kafka::kFrameSizeBytes + static_cast<size_t>(*size);
       current_.bytes.clear();
-      current_.bytes.reserve(std::min(expected_, kInitialFrameCapacity));
+      current_.bytes.reserve(sizing_ == Sizing::kDeclaredSize
+                                 ? expected_
+                                 : std::min(expected_, kInitialFrameCapacity));
       current_.bytes.insert(current_.bytes.end(), prefix_, prefix_ + kafka::kFrameSizeBytes);
       filled_ = kafka::kFrameSizeBytes;
     }

@@ -30,7 +30,17 @@ Frame make_frame(std::span<const uint8_t> payload);
 // beyond the declared size), so a hostile size costs nothing until its bytes are actually sent.
 class FrameReader {
  public:
-  explicit FrameReader(int32_t max_frame_bytes) : max_frame_bytes_(max_frame_bytes) {}
+  // How a frame's buffer is sized once its size prefix is read.
+  enum class Sizing {
+    // Grow with the bytes that arrive (doubling, never beyond the declared size): a peer that
+    // announces a huge frame and sends nothing costs nothing. For clients.
+    kGrowWithArrivals,
+    // Reserve the declared size at once: one allocation and no copying of a large frame as it
+    // arrives. For the broker side, whose responses are as large as they say.
+    kDeclaredSize,
+  };
+  explicit FrameReader(int32_t max_frame_bytes, Sizing sizing = Sizing::kGrowWithArrivals)
+      : max_frame_bytes_(max_frame_bytes), sizing_(sizing) {}
 
   // Consumes bytes from `input` until one frame is complete or `input` is used up. Returns
   // the number of bytes consumed; after that `take()` yields the frame if one completed.
@@ -60,6 +70,7 @@ class FrameReader {
   void grow_to(size_t size);
 
   int32_t max_frame_bytes_;
+  Sizing sizing_;
   uint8_t prefix_[kafka::kFrameSizeBytes] = {};
   size_t prefix_filled_ = 0;  // 0..4; 4 means `current_` is sized and being filled
   static constexpr size_t kInitialFrameCapacity = 64 * 1024;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <span>
 #include <vector>
 
@@ -145,6 +146,31 @@ TEST(FrameReader, MemoryGrowsWithTheBytesReceivedNotTheDeclaredSize) {
     at += *used;
   }
   EXPECT_EQ(reader.held_bytes(), bytes.size()) << "never more than the declared frame";
+  auto frame = reader.take();
+  ASSERT_TRUE(frame.has_value());
+  EXPECT_TRUE(frame->bytes == bytes);
+}
+
+TEST(FrameReader, ABrokerResponseGetsItsDeclaredSizeAtOnce) {
+  // The broker side: one buffer of the declared size, filled in place, never reallocated.
+  std::vector<uint8_t> payload(3 * 1024 * 1024 + 17);
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<uint8_t>(i * 7);
+  const auto bytes = frame_of(payload);
+  FrameReader reader(static_cast<int32_t>(payload.size()), FrameReader::Sizing::kDeclaredSize);
+  ASSERT_TRUE(reader.consume(std::span(bytes).first(4)).ok());
+  EXPECT_EQ(reader.held_bytes(), bytes.size());
+  const uint8_t* buffer = nullptr;
+  size_t at = 4;
+  while (at < bytes.size()) {
+    auto room = reader.unfilled();
+    ASSERT_FALSE(room.empty());
+    if (buffer == nullptr) buffer = room.data() - at;
+    EXPECT_EQ(room.data(), buffer + at) << "the buffer moved";
+    const size_t n = std::min<size_t>({room.size(), bytes.size() - at, 256 * 1024});
+    std::memcpy(room.data(), bytes.data() + at, n);
+    reader.filled(n);
+    at += n;
+  }
   auto frame = reader.take();
   ASSERT_TRUE(frame.has_value());
   EXPECT_TRUE(frame->bytes == bytes);
