@@ -28,6 +28,11 @@ class Writer {
     return w;
   }
 
+  // Makes room for `bytes` more without reallocating (e.g. a message's encoded_size()).
+  void reserve(size_t bytes) {
+    if (!counting_) out_.reserve(out_.size() + bytes);
+  }
+
   // Bytes written (or counted) so far.
   size_t size() const { return counting_ ? counted_ : out_.size(); }
   bool ok() const { return status_.ok(); }

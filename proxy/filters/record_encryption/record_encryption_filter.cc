@@ -94,6 +94,9 @@ Result<Decoded> decode(const Frame& frame, int16_t api_key, kafka::MessageKind k
 Result<Frame> reassemble(const Frame& original, size_t header_bytes, const kafka::Message& body,
                          int16_t version) {
   kafka::Writer writer;
+  // One allocation of the final size: growing by doubling copied a 3 MiB Fetch response about
+  // six times over.
+  writer.reserve(kafka::kFrameSizeBytes + header_bytes + body.encoded_size(version));
   writer.write_int32(0);  // the size, patched below
   writer.write_raw(original.payload().subspan(0, header_bytes));
   if (Status s = body.encode(writer, version); !s.ok()) {
