@@ -12,6 +12,7 @@ Status BatchRewriter::records_section(const BatchView& batch, std::span<const ui
     return Status::Ok();
   }
   decompressed_.clear();
+  ++decompressions_;
   Status s = decompress(batch.header.codec(), batch.payload, decompressed_,
                         options_.max_decompressed_bytes);
   if (!s.ok()) {

@@ -72,6 +72,10 @@ class BatchRewriter {
   // Decompresses the records section of `batch` (or points at it when uncompressed) and checks
   // that it holds exactly record_count records. `section` stays valid until the next call.
   Status records_section(const BatchView& batch, std::span<const uint8_t>& section);
+  // Counts the decompressions records_section() made: a caller that kept a section and still
+  // reads the same count knows the section was not overwritten since (e.g. by another
+  // coroutine sharing this thread's rewriter while the caller was suspended).
+  uint64_t decompressions() const { return decompressions_; }
 
  private:
   Status rebuild(const BatchView& batch, std::span<const uint8_t> section,
@@ -79,6 +83,7 @@ class BatchRewriter {
 
   RewriteOptions options_;
   std::vector<uint8_t> decompressed_;
+  uint64_t decompressions_ = 0;
   std::vector<uint8_t> rebuilt_records_;
   std::vector<uint8_t> new_value_;
   std::vector<uint8_t> new_headers_;

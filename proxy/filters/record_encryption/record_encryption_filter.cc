@@ -295,10 +295,11 @@ asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter
   }
   uint64_t values = 0;
   bool uncompressed_multi_record = false;
-  // A partition of one compressed batch (what producers send): its decompressed records, still
-  // in produce_rewriter() unless this coroutine suspends before encrypting them.
+  // A partition of one compressed batch (what producers send): its decompressed records, in
+  // produce_rewriter() as long as its decompression count has not moved (another coroutine on
+  // this thread may use the rewriter while this one waits for a lease).
   std::span<const uint8_t> only_section;
-  bool only_batch_decompressed = false;
+  std::optional<uint64_t> only_section_decompression;
   for (const auto& entry : entries) {
     if (entry.kind != kafka::records::EntryKind::kBatch) {
       co_return PartitionOutcome::failure(
@@ -316,7 +317,7 @@ asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter
     }
     if (entries.size() == 1 && entry.batch.header.codec() != kafka::records::Codec::kNone) {
       only_section = section;
-      only_batch_decompressed = true;
+      only_section_decompression = produce_rewriter().decompressions();
     }
     values += static_cast<uint64_t>(entry.batch.header.record_count);
     uncompressed_multi_record =
@@ -336,7 +337,6 @@ asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter
   } else if (fast->has_value()) {
     reservation = std::move(**fast);
   } else {
-    only_batch_decompressed = false;  // other coroutines on this thread use the rewriter meanwhile
     if (deps_.metrics) {
       deps_.metrics->lease_wait();
     }
@@ -379,7 +379,7 @@ asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter
   for (const auto& entry : entries) {
     EncryptTransform transform(**encryptor, reservation->lease->edek, next, left,
                                deps_.encrypt_headers);
-    Status s = only_batch_decompressed
+    Status s = only_section_decompression == rewriter.decompressions()
                    ? rewriter.rewrite_values_of_section(entry.batch, only_section, transform, out)
                    : rewriter.rewrite_values(entry.batch, transform, out);
     if (!s.ok()) {
