@@ -174,6 +174,9 @@ int main(int argc, char** argv) {
       if (baseline_encrypts) {
         // Its own admin port: the encrypting proxy's is taken.
         const std::string admin = "admin:\n  address: \"127.0.0.1:";
+        if (yaml.find(admin) == std::string::npos) {
+          throw std::runtime_error("the encrypting proxy's configuration has no admin address");
+        }
         const size_t at = yaml.find(admin) + admin.size();
         yaml.replace(at, yaml.find('"', at) - at, std::to_string(kenc::testworld::free_port()));
       }
