@@ -54,9 +54,9 @@ asan_skip='^(world_kafka_.*|demo_end_to_end|fault_injection_tests|proxy_bounded_
 # librdkafka cannot themselves run under GCC's TSan: librdkafka starts its threads with C11
 # thrd_create, which TSan does not intercept.) A race report makes a daemon exit with code 66,
 # which fails the test that started it.
-tsan_unit_targets=(proxy_unit_tests record_encryption_unit_tests keybroker_unit_tests
+tsan_unit_targets=(common_unit_tests proxy_unit_tests record_encryption_unit_tests keybroker_unit_tests
   keybroker_service_unit_tests)
-tsan_unit_tests='^(proxy_unit_tests|record_encryption_unit_tests|keybroker_unit_tests|keybroker_service_unit_tests)$'
+tsan_unit_tests='^(common_unit_tests|proxy_unit_tests|record_encryption_unit_tests|keybroker_unit_tests|keybroker_service_unit_tests)$'
 tsan_daemon_tests='^(keybroker_integration_tests|encryption_integration_tests)$'
 
 if [ $sanitize -eq 1 ] && [ ${#ctest_args[@]} -eq 0 ]; then
