@@ -74,6 +74,9 @@ struct Encryption {
   size_t dek_cache_max_entries = 10000;
   std::chrono::milliseconds dek_cache_idle_ttl{10 * 60 * 1000};
   bool encrypt_headers = false;  // headers encrypted with the value (cipher format version 2)
+  // Threads that help the workers decrypt large Fetch responses; unset: one less than the
+  // CPU cores.
+  std::optional<size_t> helper_threads;
 };
 
 struct VirtualCluster {

@@ -22,6 +22,7 @@
 #include "proxy/filter/await_callback.h"
 #include "proxy/filters/address_rewrite/resolve_topic_names.h"
 #include "proxy/filters/record_encryption/aes_context_cache.h"
+#include "proxy/filters/record_encryption/cached_dek_decryption.h"
 #include "proxy/filters/record_encryption/record_transforms.h"
 
 namespace kenc::record_encryption {
@@ -726,6 +727,42 @@ asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter
   co_return o;
 }
 
+asio::awaitable<std::vector<RecordEncryptionFilter::PartitionOutcome>>
+RecordEncryptionFilter::decrypt_partitions(const RequestContext& context,
+                                           const std::vector<FetchedPartition>& partitions) {
+  std::vector<const SharedBytes*> records;
+  records.reserve(partitions.size());
+  for (const auto& p : partitions) {
+    records.push_back(p.records);
+  }
+  // Everything decryptable with cached DEKs, shared with the helper threads; what needs a DEK
+  // from the key broker, or fails, goes through decrypt_partition() one partition at a time.
+  auto deks = deps_.deks;
+  uint64_t decrypted = 0;
+  auto fast = decrypt_with_cached_deks(
+      records, [deks](std::span<const uint8_t> edek) { return deks->find(edek); },
+      deps_.helpers.get(), decrypted);
+  if (deps_.metrics && decrypted > 0) {
+    deps_.metrics->decrypted(decrypted);
+  }
+  std::vector<PartitionOutcome> outcomes(partitions.size());
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    switch (fast[i].outcome) {
+      case CachedDecryption::kUnchanged:
+        break;
+      case CachedDecryption::kDecrypted:
+        outcomes[i].changed = true;
+        outcomes[i].records = std::move(fast[i].records);
+        break;
+      case CachedDecryption::kSlowPath:
+        outcomes[i] = co_await decrypt_partition(context, partitions[i].topic,
+                                                 partitions[i].partition, *partitions[i].records);
+        break;
+    }
+  }
+  co_return outcomes;
+}
+
 asio::awaitable<Frame> RecordEncryptionFilter::on_fetch_response(const RequestContext& context,
                                                                  Frame response) {
   auto decoded = decode(response, kFetch, kafka::MessageKind::kResponse, context.api_version);
@@ -735,7 +772,8 @@ asio::awaitable<Frame> RecordEncryptionFilter::on_fetch_response(const RequestCo
   }
   auto& fetch = *kafka::message_cast<kafka::FetchResponse>(*decoded->body);
   const bool by_id = context.api_version >= kFirstFetchWithTopicIds;
-  bool changed = false;
+  std::vector<FetchedPartition> fetched;
+  std::vector<kafka::FetchResponse::PartitionData*> targets;
   for (auto& topic : fetch.responses) {
     std::optional<std::string> name = topic.topic;
     if (by_id) {
@@ -750,16 +788,26 @@ asio::awaitable<Frame> RecordEncryptionFilter::on_fetch_response(const RequestCo
       if (!partition.records || partition.records->empty()) {
         continue;
       }
-      PartitionOutcome outcome =
-          co_await decrypt_partition(context, label, partition.partition_index, *partition.records);
-      if (outcome.failed && !outcome.cut_short) {
-        partition.error_code = outcome.error_code;
-        partition.records = SharedBytes();
-        changed = true;
-      } else if (outcome.changed) {
-        partition.records = std::move(outcome.records);
-        changed = true;
-      }
+      fetched.push_back({label, partition.partition_index, &*partition.records});
+      targets.push_back(&partition);
+    }
+  }
+  if (fetched.empty()) {
+    decoded->body.reset();
+    co_return response;
+  }
+  std::vector<PartitionOutcome> outcomes = co_await decrypt_partitions(context, fetched);
+  bool changed = false;
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    PartitionOutcome& outcome = outcomes[i];
+    auto& partition = *targets[i];
+    if (outcome.failed && !outcome.cut_short) {
+      partition.error_code = outcome.error_code;
+      partition.records = SharedBytes();
+      changed = true;
+    } else if (outcome.changed) {
+      partition.records = std::move(outcome.records);
+      changed = true;
     }
   }
   if (!changed) {
@@ -780,7 +828,8 @@ asio::awaitable<Frame> RecordEncryptionFilter::on_share_fetch_response(
     throw std::runtime_error("cannot decode a ShareFetch response: " + decoded.error().to_string());
   }
   auto& fetch = *kafka::message_cast<kafka::ShareFetchResponse>(*decoded->body);
-  bool changed = false;
+  std::vector<FetchedPartition> fetched;
+  std::vector<kafka::ShareFetchResponse::PartitionData*> targets;
   for (auto& topic : fetch.responses) {
     std::optional<std::string> name = deps_.topic_ids->name(topic.topic_id);
     if (name && deps_.policy->decide(*name)->action == TopicAction::kPlaintext) {
@@ -791,21 +840,31 @@ asio::awaitable<Frame> RecordEncryptionFilter::on_share_fetch_response(
       if (partition.records.empty()) {
         continue;
       }
-      PartitionOutcome outcome =
-          co_await decrypt_partition(context, label, partition.partition_index, partition.records);
-      if (outcome.failed) {
-        // Share groups acquire records by offset range: delivering part of the range would
-        // make the consumer treat the rest as gaps. Fail the whole partition instead; the
-        // acquisition lock runs out and the records are delivered again.
-        partition.error_code = outcome.error_code;
-        partition.error_message = outcome.message;
-        partition.records = SharedBytes();
-        partition.acquired_records.clear();
-        changed = true;
-      } else if (outcome.changed) {
-        partition.records = std::move(outcome.records);
-        changed = true;
-      }
+      fetched.push_back({label, partition.partition_index, &partition.records});
+      targets.push_back(&partition);
+    }
+  }
+  if (fetched.empty()) {
+    decoded->body.reset();
+    co_return response;
+  }
+  std::vector<PartitionOutcome> outcomes = co_await decrypt_partitions(context, fetched);
+  bool changed = false;
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    PartitionOutcome& outcome = outcomes[i];
+    auto& partition = *targets[i];
+    if (outcome.failed) {
+      // Share groups acquire records by offset range: delivering part of the range would
+      // make the consumer treat the rest as gaps. Fail the whole partition instead; the
+      // acquisition lock runs out and the records are delivered again.
+      partition.error_code = outcome.error_code;
+      partition.error_message = outcome.message;
+      partition.records = SharedBytes();
+      partition.acquired_records.clear();
+      changed = true;
+    } else if (outcome.changed) {
+      partition.records = std::move(outcome.records);
+      changed = true;
     }
   }
   if (!changed) {

@@ -2,7 +2,9 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "common/base/fork_join_pool.h"
 #include "proxy/filter/filter.h"
 #include "proxy/filters/address_rewrite/topic_id_map.h"
 #include "proxy/filters/record_encryption/dek_cache.h"
@@ -22,6 +24,8 @@ struct RecordEncryptionDeps {
   std::shared_ptr<EncryptionMetrics> metrics;  // may be null (tests)
   // Encrypt record headers together with the value (cipher record format version 2).
   bool encrypt_headers = false;
+  // Threads that help the workers decrypt large Fetch responses; may be null (workers alone).
+  std::shared_ptr<ForkJoinPool> helpers;
 };
 
 // Envelope encryption of record values (docs/architecture.md, docs/cipher-record-format.md).
@@ -56,6 +60,12 @@ class RecordEncryptionFilter final : public proxy::Filter {
  private:
   struct ProduceFailures;
   struct PartitionOutcome;
+  // A fetched partition to decrypt: where its records are, and how to name it in errors.
+  struct FetchedPartition {
+    std::string topic;
+    int32_t partition = 0;
+    const SharedBytes* records = nullptr;
+  };
 
   asio::awaitable<PartitionOutcome> encrypt_partition(const proxy::RequestContext& context,
                                                       const std::string& topic,
@@ -64,6 +74,8 @@ class RecordEncryptionFilter final : public proxy::Filter {
   asio::awaitable<PartitionOutcome> decrypt_partition(const proxy::RequestContext& context,
                                                       const std::string& topic, int32_t partition,
                                                       const SharedBytes& records);
+  asio::awaitable<std::vector<PartitionOutcome>> decrypt_partitions(
+      const proxy::RequestContext& context, const std::vector<FetchedPartition>& partitions);
   asio::awaitable<proxy::Frame> on_fetch_response(const proxy::RequestContext& context,
                                                   proxy::Frame response);
   asio::awaitable<proxy::Frame> on_share_fetch_response(const proxy::RequestContext& context,
