@@ -191,9 +191,6 @@ Encryption parse_encryption(const Field& f) {
   if (f.child("encrypt_headers").present()) {
     e.encrypt_headers = get_bool(f.child("encrypt_headers"));
   }
-  if (f.child("helper_threads").present()) {
-    e.helper_threads = static_cast<size_t>(get_int(f.child("helper_threads"), 0, 256));
-  }
   Field kb = f.child("key_broker");
   reject_unknown_keys(kb);
   e.key_broker.target = get_host_port(kb.child("target"), false).to_string();
@@ -306,6 +303,9 @@ ProxyConfig parse_proxy_config(const YAML::Node& root) {
   ProxyConfig c;
   if (top.child("worker_threads").present()) {
     c.worker_threads = static_cast<size_t>(get_int(top.child("worker_threads"), 0, 1024));
+  }
+  if (top.child("helper_threads").present()) {
+    c.helper_threads = static_cast<size_t>(get_int(top.child("helper_threads"), 0, 1024));
   }
   if (top.child("max_frame_bytes").present()) {
     c.max_frame_bytes = static_cast<int32_t>(

@@ -74,9 +74,6 @@ struct Encryption {
   size_t dek_cache_max_entries = 10000;
   std::chrono::milliseconds dek_cache_idle_ttl{10 * 60 * 1000};
   bool encrypt_headers = false;  // headers encrypted with the value (cipher format version 2)
-  // Threads that help the workers decrypt large Fetch responses; unset: one less than the
-  // CPU cores.
-  std::optional<size_t> helper_threads;
 };
 
 struct VirtualCluster {
@@ -93,6 +90,9 @@ struct AdminListener {
 
 struct ProxyConfig {
   size_t worker_threads = 0;  // 0: one per core
+  // Threads that help the workers decrypt large Fetch responses, shared by every virtual
+  // cluster; unset: one less than the workers.
+  std::optional<size_t> helper_threads;
   int32_t max_frame_bytes = 100 * 1024 * 1024;
   std::chrono::milliseconds idle_timeout{10 * 60 * 1000};
   std::chrono::milliseconds drain_timeout{10 * 1000};

@@ -5,8 +5,9 @@ namespace kenc::proxy::config {
 const kenc::config::KeySchema& proxy_config_keys() {
   static const kenc::config::KeySchema kSchema{
       {"",
-       {"worker_threads", "max_frame_bytes", "idle_timeout_ms", "drain_timeout_ms",
-        "max_inflight_requests", "max_queued_bytes", "admin", "virtual_clusters"}},
+       {"worker_threads", "helper_threads", "max_frame_bytes", "idle_timeout_ms",
+        "drain_timeout_ms", "max_inflight_requests", "max_queued_bytes", "admin",
+        "virtual_clusters"}},
       {"admin", {"address"}},
       {"virtual_clusters[]", {"name", "upstream", "gateway", "encryption"}},
       {"virtual_clusters[].upstream", {"bootstrap_servers", "tls"}},
@@ -17,8 +18,7 @@ const kenc::config::KeySchema& proxy_config_keys() {
        {"node_id_min", "node_id_max", "advertised_host"}},
       {"virtual_clusters[].gateway.sni", {"domain"}},
       {"virtual_clusters[].gateway.tls", {"cert_file", "key_file", "client_ca_file"}},
-      {"virtual_clusters[].encryption",
-       {"key_broker", "topics", "dek_cache", "encrypt_headers", "helper_threads"}},
+      {"virtual_clusters[].encryption", {"key_broker", "topics", "dek_cache", "encrypt_headers"}},
       {"virtual_clusters[].encryption.key_broker",
        {"target", "ca_file", "cert_file", "key_file", "server_name_override", "deadline_ms",
         "insecure_plaintext_for_development"}},

@@ -2,10 +2,12 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <asio/this_coro.hpp>
 #include <memory>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <utility>
 
 #include "common/config/config_error.h"
@@ -114,6 +116,12 @@ ProxyServerOptions build_server_options(const config::ProxyConfig& config) {
 
   options.metrics_registry = std::make_shared<admin::MetricsRegistry>();
   std::shared_ptr<record_encryption::EncryptionMetricFamilies> encryption_metrics;
+  // One pool of decryption helpers for the process, created with the first encrypting cluster.
+  const size_t workers = config.worker_threads > 0
+                             ? config.worker_threads
+                             : std::max<size_t>(1, std::thread::hardware_concurrency());
+  const size_t helper_threads = config.helper_threads.value_or(workers - 1);
+  std::shared_ptr<ForkJoinPool> decrypt_helpers;
   auto& unadvertised = options.metrics_registry->counter_family(
       "kenc_proxy_gateway_unadvertised_broker_responses_total",
       "Responses from which a broker was left out because its node id is outside the gateway's "
@@ -172,8 +180,12 @@ ProxyServerOptions build_server_options(const config::ProxyConfig& config) {
         encryption_metrics =
             std::make_shared<record_encryption::EncryptionMetricFamilies>(options.metrics_registry);
       }
+      if (!decrypt_helpers && helper_threads > 0) {
+        decrypt_helpers = std::make_shared<ForkJoinPool>(helper_threads);
+      }
       chain.push_back(record_encryption::make_record_encryption_filter(
-          *vc.encryption, key + ".encryption", vc.name, topics, encryption_metrics));
+          *vc.encryption, key + ".encryption", vc.name, topics, encryption_metrics,
+          decrypt_helpers));
     }
     auto filters = std::make_shared<FilterChain>(std::move(chain));
 

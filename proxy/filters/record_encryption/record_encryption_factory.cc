@@ -86,7 +86,8 @@ std::shared_ptr<proxy::Filter> make_record_encryption_filter(
     const proxy::config::Encryption& config, const std::string& key,
     const std::string& virtual_cluster,
     std::shared_ptr<proxy::address_rewrite::TopicIdMap> topic_ids,
-    std::shared_ptr<EncryptionMetricFamilies> metric_families) {
+    std::shared_ptr<EncryptionMetricFamilies> metric_families,
+    std::shared_ptr<ForkJoinPool> helpers) {
   kb::KeyBrokerClientOptions options;
   options.target = config.key_broker.target;
   options.ca_file = config.key_broker.ca_file;
@@ -163,11 +164,7 @@ std::shared_ptr<proxy::Filter> make_record_encryption_filter(
   auto sweep_period = std::clamp(config.dek_cache_idle_ttl / 4, std::chrono::milliseconds(250),
                                  std::chrono::milliseconds(60000));
   auto sweep = std::make_unique<PeriodicTask>(sweep_period, [deks] { deks->evict_idle(); });
-  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
-  const size_t helpers = config.helper_threads.value_or(cores - 1);
-  if (helpers > 0) {
-    deps.helpers = std::make_shared<ForkJoinPool>(helpers);
-  }
+  deps.helpers = std::move(helpers);
   auto filter = std::make_unique<RecordEncryptionFilter>(std::move(deps));
   return std::make_shared<OwningFilter>(std::move(client), std::move(filter), std::move(sweep));
 }

@@ -124,26 +124,13 @@ virtual_clusters:
             "virtual_clusters[0].gateway.bootstrap");
 }
 
-std::string with_encryption(const std::string& extra) {
-  return std::string(kMinimal) + R"(    encryption:
-      key_broker: {target: "127.0.0.1:9443", insecure_plaintext_for_development: true}
-      topics: {rules: [{prefix: "", kek: "k"}]}
-)" + extra;
-}
-
-TEST(ProxyConfig, EncryptionHelperThreads) {
-  auto defaults = parse(with_encryption(""));
-  ASSERT_TRUE(defaults.virtual_clusters[0].encryption.has_value());
-  // Unset: the filter takes one less than the CPU cores.
-  EXPECT_FALSE(defaults.virtual_clusters[0].encryption->helper_threads.has_value());
-  auto three = parse(with_encryption("      helper_threads: 3\n"));
-  EXPECT_EQ(three.virtual_clusters[0].encryption->helper_threads, 3u);
-  auto none = parse(with_encryption("      helper_threads: 0\n"));
-  EXPECT_EQ(none.virtual_clusters[0].encryption->helper_threads, 0u);
-  error_for(with_encryption("      helper_threads: 1000\n"),
-            "virtual_clusters[0].encryption.helper_threads");
-  error_for(with_encryption("      helper_threads: -1\n"),
-            "virtual_clusters[0].encryption.helper_threads");
+TEST(ProxyConfig, HelperThreads) {
+  // Unset: the gateway builder takes one less than the workers.
+  EXPECT_FALSE(parse(kMinimal).helper_threads.has_value());
+  EXPECT_EQ(parse(std::string(kMinimal) + "helper_threads: 3\n").helper_threads, 3u);
+  EXPECT_EQ(parse(std::string(kMinimal) + "helper_threads: 0\n").helper_threads, 0u);
+  error_for(std::string(kMinimal) + "helper_threads: 5000\n", "helper_threads");
+  error_for(std::string(kMinimal) + "helper_threads: -1\n", "helper_threads");
 }
 
 TEST(ProxyConfig, DuplicateNamesAndOverlappingPortsAreRejected) {
