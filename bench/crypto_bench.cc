@@ -299,9 +299,9 @@ void FetchResponseDecrypt(benchmark::State& state) {
   DecryptTransform::FindDek find = [&cache](std::span<const uint8_t> e) { return cache.find(e); };
   kenc::ForkJoinPool pool(static_cast<size_t>(state.range(1)));
   for (auto _ : state) {
-    uint64_t decrypted = 0;
-    auto results = decrypt_with_cached_deks(refs, find, &pool, decrypted);
-    if (decrypted != static_cast<uint64_t>(values)) {
+    CachedDecryptionStats stats;
+    auto results = decrypt_with_cached_deks(refs, find, &pool, stats);
+    if (stats.decrypted != static_cast<uint64_t>(values)) {
       state.SkipWithError("fetch response decrypt failed");
     }
     benchmark::DoNotOptimize(results.data());

@@ -78,7 +78,7 @@ void decrypt_chunk(const Partition& p, Chunk& c, const DecryptTransform::FindDek
 
 std::vector<CachedDecryptionResult> decrypt_with_cached_deks(
     const std::vector<const SharedBytes*>& partitions, const DecryptTransform::FindDek& find_dek,
-    ForkJoinPool* pool, uint64_t& decrypted, const CachedDecryptionOptions& options) {
+    ForkJoinPool* pool, CachedDecryptionStats& stats, const CachedDecryptionOptions& options) {
   std::vector<Partition> parts(partitions.size());
   size_t total = 0;
   for (size_t i = 0; i < partitions.size(); ++i) {
@@ -127,6 +127,7 @@ std::vector<CachedDecryptionResult> decrypt_with_cached_deks(
     decrypt_chunk(parts[chunks[c].partition], chunks[c], find_dek);
   };
   if (split && chunks.size() > 1) {
+    stats.shared = true;
     pool->run(chunks.size(), run_chunk);
   } else {
     for (size_t c = 0; c < chunks.size(); ++c) {
@@ -160,7 +161,7 @@ std::vector<CachedDecryptionResult> decrypt_with_cached_deks(
       result.outcome = CachedDecryption::kSlowPath;
     } else if (changed) {
       result.outcome = CachedDecryption::kDecrypted;
-      decrypted += records;
+      stats.decrypted += records;
       if (end - c == 1) {
         result.records = SharedBytes(std::move(chunks[c].out));
       } else {

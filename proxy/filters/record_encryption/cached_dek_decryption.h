@@ -43,11 +43,15 @@ struct CachedDecryptionOptions {
   size_t min_chunk_bytes = 64 * 1024;
 };
 
+struct CachedDecryptionStats {
+  uint64_t decrypted = 0;  // records decrypted in partitions reported kDecrypted
+  bool shared = false;     // the work was offered to the pool's helpers
+};
+
 // Decrypts `partitions` (each a partition's records field), returning one result per partition
-// in the same order. `pool` may be null (everything on the calling thread). `decrypted` is
-// increased by the number of records decrypted in partitions reported kDecrypted.
+// in the same order. `pool` may be null (everything on the calling thread). `stats` is added to.
 std::vector<CachedDecryptionResult> decrypt_with_cached_deks(
     const std::vector<const SharedBytes*>& partitions, const DecryptTransform::FindDek& find_dek,
-    ForkJoinPool* pool, uint64_t& decrypted, const CachedDecryptionOptions& options = {});
+    ForkJoinPool* pool, CachedDecryptionStats& stats, const CachedDecryptionOptions& options = {});
 
 }  // namespace kenc::record_encryption

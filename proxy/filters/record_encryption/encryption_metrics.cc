@@ -53,6 +53,11 @@ EncryptionMetricFamilies::EncryptionMetricFamilies(std::shared_ptr<admin::Metric
           "Produce partitions that waited for a DEK lease (the first of a KEK, or after an "
           "outage); in steady state leases are renewed ahead and this stays flat.",
           {"virtual_cluster"})),
+      shared_decryptions(registry->counter_family(
+          "kenc_proxy_encryption_shared_decryptions_total",
+          "Fetch responses whose decryption the worker shared with helper threads "
+          "(helper_threads; responses with 256 KiB or more to decrypt).",
+          {"virtual_cluster"})),
       produce_errors(registry->counter_family(
           "kenc_proxy_encryption_produce_partition_errors_total",
           "Produce partitions answered with an error instead of being forwarded, by reason.",
@@ -74,7 +79,8 @@ EncryptionMetrics::EncryptionMetrics(std::shared_ptr<EncryptionMetricFamilies> f
       leases_failed_(families_->leases.with({vc, "failed"})),
       unwraps_ok_(families_->unwraps.with({vc, "ok"})),
       unwraps_failed_(families_->unwraps.with({vc, "failed"})),
-      lease_waits_(families_->lease_waits.with({vc})) {
+      lease_waits_(families_->lease_waits.with({vc})),
+      shared_decryptions_(families_->shared_decryptions.with({vc})) {
   EncryptionMetricFamilies& f = *families_;
   for (size_t i = 0; i < produce_failures_.size(); ++i) {
     const char* reason = partition_failure_name(static_cast<PartitionFailure>(i));

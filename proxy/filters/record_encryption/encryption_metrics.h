@@ -36,6 +36,7 @@ struct EncryptionMetricFamilies {
   admin::CounterFamily& leases;
   admin::CounterFamily& unwraps;
   admin::CounterFamily& lease_waits;
+  admin::CounterFamily& shared_decryptions;
   admin::CounterFamily& produce_errors;
   admin::CounterFamily& fetch_errors;
 };
@@ -54,6 +55,7 @@ class EncryptionMetrics {
   void lease(bool ok) { (ok ? leases_ok_ : leases_failed_).inc(); }
   void unwrap(bool ok) { (ok ? unwraps_ok_ : unwraps_failed_).inc(); }
   void lease_wait() { lease_waits_.inc(); }
+  void shared_decryption() { shared_decryptions_.inc(); }
 
  private:
   std::shared_ptr<EncryptionMetricFamilies> families_;
@@ -67,6 +69,7 @@ class EncryptionMetrics {
   admin::Counter& unwraps_ok_;
   admin::Counter& unwraps_failed_;
   admin::Counter& lease_waits_;
+  admin::Counter& shared_decryptions_;
   std::array<admin::Counter*, static_cast<size_t>(PartitionFailure::kCount)> produce_failures_{};
   std::array<admin::Counter*, static_cast<size_t>(PartitionFailure::kCount)> fetch_failures_{};
 };

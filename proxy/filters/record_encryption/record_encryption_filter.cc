@@ -738,12 +738,17 @@ RecordEncryptionFilter::decrypt_partitions(const RequestContext& context,
   // Everything decryptable with cached DEKs, shared with the helper threads; what needs a DEK
   // from the key broker, or fails, goes through decrypt_partition() one partition at a time.
   auto deks = deps_.deks;
-  uint64_t decrypted = 0;
+  CachedDecryptionStats stats;
   auto fast = decrypt_with_cached_deks(
       records, [deks](std::span<const uint8_t> edek) { return deks->find(edek); },
-      deps_.helpers.get(), decrypted);
-  if (deps_.metrics && decrypted > 0) {
-    deps_.metrics->decrypted(decrypted);
+      deps_.helpers.get(), stats);
+  if (deps_.metrics) {
+    if (stats.decrypted > 0) {
+      deps_.metrics->decrypted(stats.decrypted);
+    }
+    if (stats.shared) {
+      deps_.metrics->shared_decryption();
+    }
   }
   std::vector<PartitionOutcome> outcomes(partitions.size());
   for (size_t i = 0; i < partitions.size(); ++i) {

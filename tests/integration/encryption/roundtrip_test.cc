@@ -84,6 +84,32 @@ TEST_F(RoundTrip, KcatProducesAndConsumesThroughTheProxy) {
   expect_no_plaintext_on_disk(topic, values);
 }
 
+TEST_F(RoundTrip, LargeFetchesAreSharedWithAHelperThreadAndComeBackIdentical) {
+  // 1,800 records of about 1 KiB over 3 partitions: a consumer starting from the beginning gets
+  // Fetch responses of well over 256 KiB, whose decryption the worker shares with the stack's
+  // proxy helper thread (2 workers, so 1 helper by default).
+  const std::string topic = unique_topic("enc");
+  create_topic(topic, 3);
+  std::vector<TestRecord> records;
+  for (int i = 0; i < 1800; ++i) {
+    TestRecord r;
+    r.key = "large-" + std::to_string(i);
+    std::string value = "large-fetch-secret-" + std::to_string(i) + "-";
+    while (value.size() < 1000) value += static_cast<char>('a' + (i + value.size()) % 26);
+    r.value = value;
+    r.partition = i % 3;
+    records.push_back(std::move(r));
+  }
+  auto sent = JavaClient::produce(stack().proxy_bootstrap(), topic, records,
+                                  {{"acks", "all"}, {"linger.ms", "20"}});
+  const double shared_before = proxy_metric(0, "kenc_proxy_encryption_shared_decryptions_total");
+
+  expect_identical(sent, JavaClient::consume(stack().proxy_bootstrap(), topic, sent.size()),
+                   "Java consumer through the proxy");
+  EXPECT_GE(proxy_metric(0, "kenc_proxy_encryption_shared_decryptions_total"), shared_before + 1);
+  expect_no_plaintext_on_disk(topic, values_of(sent));
+}
+
 TEST_F(RoundTrip, NullValuesStayNullAndNeighboursAreEncrypted) {
   const std::string topic = unique_topic("enc");
   create_topic(topic, 1, {{"cleanup.policy", "compact"}});

@@ -156,9 +156,14 @@ void expect_same_as_one_by_one(int count, ForkJoinPool* pool) {
   std::vector<const SharedBytes*> partitions;
   for (const auto& r : records) partitions.push_back(&r);
 
-  for (const auto& options : {CachedDecryptionOptions{}, split_small()}) {
-    uint64_t decrypted = 0;
-    auto results = decrypt_with_cached_deks(partitions, keys.find(), pool, decrypted, options);
+  for (const bool small : {false, true}) {
+    const CachedDecryptionOptions options = small ? split_small() : CachedDecryptionOptions{};
+    CachedDecryptionStats stats;
+    auto results = decrypt_with_cached_deks(partitions, keys.find(), pool, stats, options);
+    // Offered to the helpers only past the threshold (256 KiB by default).
+    size_t total = 0;
+    for (const auto& r : records) total += r.size();
+    EXPECT_EQ(stats.shared, pool != nullptr && (small || total >= options.min_split_bytes));
     ASSERT_EQ(results.size(), records.size());
     uint64_t expected_decrypted = 0;
     for (size_t p = 0; p < records.size(); ++p) {
@@ -170,8 +175,8 @@ void expect_same_as_one_by_one(int count, ForkJoinPool* pool) {
           << "partition " << p;
       expected_decrypted += cipher_records_in_mixed_partition(10 + 7 * static_cast<int>(p));
     }
-    EXPECT_EQ(decrypted, expected_decrypted);
-    EXPECT_GT(decrypted, 0u);
+    EXPECT_EQ(stats.decrypted, expected_decrypted);
+    EXPECT_GT(stats.decrypted, 0u);
   }
 }
 
@@ -204,9 +209,8 @@ TEST(CachedDekDecryptionTest, APartitionWithAnUncachedDekGoesToTheSlowPathAlone)
   SharedBytes only_a_records(std::move(all_a));
   std::vector<const SharedBytes*> partitions{&first, &only_a_records, &second};
   ForkJoinPool pool(1);
-  uint64_t decrypted = 0;
-  auto results =
-      decrypt_with_cached_deks(partitions, only_a.find(), &pool, decrypted, split_small());
+  CachedDecryptionStats stats;
+  auto results = decrypt_with_cached_deks(partitions, only_a.find(), &pool, stats, split_small());
   EXPECT_EQ(results[0].outcome, CachedDecryption::kSlowPath);
   EXPECT_TRUE(results[0].records.empty());
   EXPECT_EQ(results[1].outcome, CachedDecryption::kDecrypted);
@@ -216,7 +220,7 @@ TEST(CachedDekDecryptionTest, APartitionWithAnUncachedDekGoesToTheSlowPathAlone)
       std::vector<uint8_t>(results[1].records.view().begin(), results[1].records.view().end()),
       expected);
   // Only what was delivered is counted.
-  EXPECT_EQ(decrypted, 6 * (kRecordsPerBatch - 3));
+  EXPECT_EQ(stats.decrypted, 6 * (kRecordsPerBatch - 3));
 }
 
 TEST(CachedDekDecryptionTest, PlaintextPartitionsStayUnchanged) {
@@ -227,10 +231,10 @@ TEST(CachedDekDecryptionTest, PlaintextPartitionsStayUnchanged) {
   SharedBytes records(std::move(bytes));
   std::vector<const SharedBytes*> partitions{&records};
   ForkJoinPool pool(1);
-  uint64_t decrypted = 0;
-  auto results = decrypt_with_cached_deks(partitions, keys.find(), &pool, decrypted, split_small());
+  CachedDecryptionStats stats;
+  auto results = decrypt_with_cached_deks(partitions, keys.find(), &pool, stats, split_small());
   EXPECT_EQ(results[0].outcome, CachedDecryption::kUnchanged);
-  EXPECT_EQ(decrypted, 0u);
+  EXPECT_EQ(stats.decrypted, 0u);
 }
 
 TEST(CachedDekDecryptionTest, ABadCrcOrUnparsableRecordsGoToTheSlowPath) {
@@ -247,11 +251,11 @@ TEST(CachedDekDecryptionTest, ABadCrcOrUnparsableRecordsGoToTheSlowPath) {
   SharedBytes bad_crc(std::move(flipped));
   SharedBytes unparsable(std::move(garbage));
   std::vector<const SharedBytes*> partitions{&good, &bad_crc, &unparsable};
-  uint64_t decrypted = 0;
+  CachedDecryptionStats stats;
   // Without a pool, and with one.
   ForkJoinPool pool(1);
   for (ForkJoinPool* p : {static_cast<ForkJoinPool*>(nullptr), &pool}) {
-    auto results = decrypt_with_cached_deks(partitions, keys.find(), p, decrypted, split_small());
+    auto results = decrypt_with_cached_deks(partitions, keys.find(), p, stats, split_small());
     EXPECT_EQ(results[0].outcome, CachedDecryption::kDecrypted);
     EXPECT_EQ(results[1].outcome, CachedDecryption::kSlowPath);
     EXPECT_EQ(results[2].outcome, CachedDecryption::kSlowPath);
