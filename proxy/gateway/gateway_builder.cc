@@ -2,12 +2,10 @@
 
 #include <glog/logging.h>
 
-#include <algorithm>
 #include <asio/this_coro.hpp>
 #include <memory>
 #include <mutex>
 #include <set>
-#include <thread>
 #include <utility>
 
 #include "common/config/config_error.h"
@@ -117,10 +115,8 @@ ProxyServerOptions build_server_options(const config::ProxyConfig& config) {
   options.metrics_registry = std::make_shared<admin::MetricsRegistry>();
   std::shared_ptr<record_encryption::EncryptionMetricFamilies> encryption_metrics;
   // One pool of decryption helpers for the process, created with the first encrypting cluster.
-  const size_t workers = config.worker_threads > 0
-                             ? config.worker_threads
-                             : std::max<size_t>(1, std::thread::hardware_concurrency());
-  const size_t helper_threads = config.helper_threads.value_or(workers - 1);
+  const size_t helper_threads =
+      config.helper_threads.value_or(WorkerPool::count_for(config.worker_threads) - 1);
   std::shared_ptr<ForkJoinPool> decrypt_helpers;
   auto& unadvertised = options.metrics_registry->counter_family(
       "kenc_proxy_gateway_unadvertised_broker_responses_total",

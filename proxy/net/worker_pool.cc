@@ -2,10 +2,12 @@
 
 namespace kenc::proxy {
 
-WorkerPool::WorkerPool(size_t threads) {
-  if (threads == 0) {
-    threads = std::max(1u, std::thread::hardware_concurrency());
-  }
+size_t WorkerPool::count_for(size_t threads) {
+  return threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
+}
+
+WorkerPool::WorkerPool(size_t requested) {
+  const size_t threads = count_for(requested);
   for (size_t i = 0; i < threads; ++i) {
     contexts_.push_back(std::make_unique<asio::io_context>(1));
     guards_.push_back(asio::make_work_guard(*contexts_.back()));

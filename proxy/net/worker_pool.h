@@ -14,8 +14,10 @@ namespace kenc::proxy {
 // broker connection), so its state needs no locks and stays in one core's cache.
 class WorkerPool {
  public:
-  // `threads` 0 means one per hardware thread.
+  // `threads` 0 means one per hardware thread (see count_for).
   explicit WorkerPool(size_t threads);
+  // The number of workers a pool built with `threads` runs.
+  static size_t count_for(size_t threads);
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;

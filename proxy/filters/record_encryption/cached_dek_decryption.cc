@@ -13,9 +13,8 @@ using kafka::records::EntryKind;
 using kafka::records::RecordsEntry;
 
 struct Partition {
-  const SharedBytes* records = nullptr;
-  std::vector<RecordsEntry> entries;  // empty when the records did not parse
-  bool parsed = false;
+  std::vector<RecordsEntry> entries;
+  bool parsed = false;  // false: the records did not parse (the slow path reports them)
 };
 
 // Whole batches [first, end) of one partition, and what became of them.
@@ -81,13 +80,14 @@ std::vector<CachedDecryptionResult> decrypt_with_cached_deks(
     ForkJoinPool* pool, CachedDecryptionStats& stats, const CachedDecryptionOptions& options) {
   std::vector<Partition> parts(partitions.size());
   size_t total = 0;
+  size_t partitions_with_records = 0;
   for (size_t i = 0; i < partitions.size(); ++i) {
-    parts[i].records = partitions[i];
     parts[i].parsed = kafka::records::parse_records(partitions[i]->view(), parts[i].entries,
                                                     {.verify_crc = false})
                           .ok();
-    if (parts[i].parsed) {
+    if (parts[i].parsed && !parts[i].entries.empty()) {
       total += partitions[i]->size();
+      ++partitions_with_records;
     }
   }
 
@@ -96,10 +96,6 @@ std::vector<CachedDecryptionResult> decrypt_with_cached_deks(
   // Whole partitions when there are enough to go round: each is decrypted straight into its
   // new records. Fewer partitions than threads are cut into about two chunks per thread, whose
   // outputs are then joined (one more copy, so only when it buys parallelism).
-  size_t partitions_with_records = 0;
-  for (const auto& p : parts) {
-    partitions_with_records += p.parsed && !p.entries.empty() ? 1 : 0;
-  }
   const size_t target = !split || partitions_with_records >= threads
                             ? SIZE_MAX
                             : std::max(options.min_chunk_bytes, total / (2 * threads));
