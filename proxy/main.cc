@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/config/config_error.h"
+#include "common/crypto/aes_gcm.h"
 #include "common/log/logging.h"
 #include "kenc/version.h"
 #include "proxy/config/proxy_config.h"
@@ -54,7 +55,8 @@ int main(int argc, char** argv) {
     std::cout << "configuration OK: " << config_path << "\n";
     return 0;
   }
-  LOG(INFO) << "kenc-proxy " << kenc::kVersion << " starting";
+  LOG(INFO) << "kenc-proxy " << kenc::kVersion
+            << " starting (AES-256-GCM: " << kenc::crypto::aes_gcm_implementation() << ")";
   kenc::proxy::ProxyServer server(std::move(options));
   if (auto started = server.start(); !started.ok()) {
     std::cerr << "cannot start: " << started.error().message << "\n";

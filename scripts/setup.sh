@@ -16,6 +16,12 @@ packages=(
   openssl curl procps haproxy python3-yaml systemd
 )
 
+# Intel's libipsec-mb, the record cipher's AES-256-GCM, exists for x86-64 only; elsewhere the
+# build uses OpenSSL's (cmake/Dependencies.cmake, KENC_AES_GCM).
+if [ "$(dpkg --print-architecture)" = "amd64" ]; then
+  packages+=(libipsec-mb-dev)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -54,9 +54,12 @@ asan_skip='^(world_kafka_.*|demo_end_to_end|fault_injection_tests|proxy_bounded_
 # librdkafka cannot themselves run under GCC's TSan: librdkafka starts its threads with C11
 # thrd_create, which TSan does not intercept.) A race report makes a daemon exit with code 66,
 # which fails the test that started it.
-tsan_unit_targets=(common_unit_tests proxy_unit_tests record_encryption_unit_tests keybroker_unit_tests
-  keybroker_service_unit_tests)
-tsan_unit_tests='^(common_unit_tests|proxy_unit_tests|record_encryption_unit_tests|keybroker_unit_tests|keybroker_service_unit_tests)$'
+# The TSan build also uses the other AES-256-GCM implementation (OpenSSL's, KENC_AES_GCM=openssl;
+# the plain and ASan builds use Intel's libipsec-mb on x86-64), so that the crypto unit tests
+# and the end-to-end encryption suite run against both.
+tsan_unit_targets=(common_unit_tests crypto_unit_tests proxy_unit_tests record_encryption_unit_tests
+  keybroker_unit_tests keybroker_service_unit_tests)
+tsan_unit_tests='^(common_unit_tests|crypto_unit_tests|proxy_unit_tests|record_encryption_unit_tests|keybroker_unit_tests|keybroker_service_unit_tests)$'
 tsan_daemon_tests='^(keybroker_integration_tests|encryption_integration_tests)$'
 
 if [ $sanitize -eq 1 ] && [ ${#ctest_args[@]} -eq 0 ]; then
@@ -68,7 +71,7 @@ if [ $sanitize -eq 1 ] && [ ${#ctest_args[@]} -eq 0 ]; then
 
   echo "== concurrency-heavy suites and the daemons under ThreadSanitizer"
   cmake -S . -B build-tsan -G Ninja -DKENC_WERROR=$werror -DKENC_TSAN=ON \
-    -DKENC_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    -DKENC_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKENC_AES_GCM=openssl
   cmake --build build-tsan -j "$jobs" --target "${tsan_unit_targets[@]}" kenc-proxy kenc-keybroker
   export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp ${TSAN_OPTIONS:-}"
   ctest --test-dir build-tsan --output-on-failure -j "$jobs" -R "$tsan_unit_tests" || status=$?

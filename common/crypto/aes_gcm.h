@@ -1,12 +1,12 @@
 #pragma once
 
-#include <openssl/evp.h>
-
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <span>
+#include <string_view>
 
 #include "common/base/result.h"
 
@@ -19,26 +19,24 @@ inline constexpr size_t kGcmTagBytes = 16;
 using GcmIv = std::array<uint8_t, kGcmIvBytes>;
 using GcmTag = std::array<uint8_t, kGcmTagBytes>;
 
-// Additional authenticated data given as several pieces, fed to GCM in order, so a caller can
-// authenticate "version byte || header bytes" without first copying them into one buffer.
+// Additional authenticated data given as several pieces, authenticated as their concatenation,
+// so a caller can authenticate "version byte || header bytes" without first copying them into
+// one buffer. One piece is the fastest case for every implementation.
 using AadParts = std::initializer_list<std::span<const uint8_t>>;
 
-namespace detail {
-// Owns one EVP_CIPHER_CTX. EVP_CIPHER_CTX_free cleanses the expanded key schedule.
-class CipherCtx {
- public:
-  CipherCtx() = default;
-  explicit CipherCtx(EVP_CIPHER_CTX* ctx) : ctx_(ctx) {}
-  ~CipherCtx() { EVP_CIPHER_CTX_free(ctx_); }
-  CipherCtx(CipherCtx&& other) noexcept : ctx_(other.ctx_) { other.ctx_ = nullptr; }
-  CipherCtx& operator=(CipherCtx&& other) noexcept;
-  CipherCtx(const CipherCtx&) = delete;
-  CipherCtx& operator=(const CipherCtx&) = delete;
-  EVP_CIPHER_CTX* get() const { return ctx_; }
+// Which AES-256-GCM implementation this build uses (chosen at build time, see
+// aes_gcm_backend.h), with its version and, for Intel's library, the CPU code path it picked:
+// for the start-up log and the benchmarks.
+std::string_view aes_gcm_implementation();
 
- private:
-  EVP_CIPHER_CTX* ctx_ = nullptr;
+namespace detail {
+// One key's expanded schedule and per-call state, defined by the implementation compiled in.
+// Wiped (OPENSSL_cleanse) and freed by the deleter.
+struct GcmKeySchedule;
+struct GcmKeyScheduleDeleter {
+  void operator()(GcmKeySchedule* schedule) const noexcept;
 };
+using GcmKeySchedulePtr = std::unique_ptr<GcmKeySchedule, GcmKeyScheduleDeleter>;
 }  // namespace detail
 
 // AES-256-GCM encryption under one key, built for the per-record hot path: the key schedule
@@ -47,8 +45,8 @@ class CipherCtx {
 // (see AesContextCache). The caller guarantees IV uniqueness (IvSequence does).
 class AesGcmEncryptor {
  public:
-  // `key` must be 32 bytes. The key bytes are not retained: only OpenSSL's key schedule,
-  // which is cleansed when the object is destroyed.
+  // `key` must be 32 bytes. The key bytes are not retained: only the key schedule, which is
+  // wiped when the object is destroyed.
   static Result<AesGcmEncryptor> create(std::span<const uint8_t> key);
 
   // Encrypts `plaintext` into `ciphertext` (same size; may not overlap unless identical) and
@@ -57,8 +55,8 @@ class AesGcmEncryptor {
                  std::span<uint8_t> ciphertext, std::span<uint8_t, kGcmTagBytes> tag);
 
  private:
-  explicit AesGcmEncryptor(detail::CipherCtx ctx) : ctx_(std::move(ctx)) {}
-  detail::CipherCtx ctx_;
+  explicit AesGcmEncryptor(detail::GcmKeySchedulePtr schedule) : schedule_(std::move(schedule)) {}
+  detail::GcmKeySchedulePtr schedule_;
 };
 
 // AES-256-GCM decryption under one key; the counterpart of AesGcmEncryptor.
@@ -72,8 +70,8 @@ class AesGcmDecryptor {
                  std::span<const uint8_t, kGcmTagBytes> tag, std::span<uint8_t> plaintext);
 
  private:
-  explicit AesGcmDecryptor(detail::CipherCtx ctx) : ctx_(std::move(ctx)) {}
-  detail::CipherCtx ctx_;
+  explicit AesGcmDecryptor(detail::GcmKeySchedulePtr schedule) : schedule_(std::move(schedule)) {}
+  detail::GcmKeySchedulePtr schedule_;
 };
 
 }  // namespace kenc::crypto
