@@ -54,6 +54,13 @@ def setup_packages():
     return groups
 
 
+def amd64_packages():
+    """The packages setup.sh adds on x86-64 only (`packages+=(...)` under an amd64 test)."""
+    text = open(os.path.join(REPO, "scripts", "setup.sh")).read()
+    found = re.search(r'= "amd64" \]; then\s+packages\+=\(([^)]*)\)', text)
+    return found.group(1).split() if found else []
+
+
 def main():
     groups = setup_packages()
     wanted = set(groups["build"]) | set(groups["libraries"])
@@ -79,6 +86,11 @@ def main():
         if packages != wanted:
             fail(f"{target}: build packages differ from setup.sh: missing {sorted(wanted - packages)}, "
                  f"extra {sorted(packages - wanted)}")
+        if daemon == "proxy":
+            for package in amd64_packages():
+                pattern = r'= "amd64" \]; then[^;]*apt-get install -y --no-install-recommends ' + re.escape(package) + r'(\s|$)'
+                if not re.search(pattern, build_runs):
+                    fail(f"{target}: the build stage does not install {package} on amd64 as setup.sh does")
         built = re.findall(r"--target (\S+)", build_runs)
         if built != [target]:
             fail(f"{target}: builds targets {built}")
