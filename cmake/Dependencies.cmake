@@ -33,6 +33,15 @@ if(NOT KENC_AES_GCM STREQUAL "openssl")
     kenc_require(KENC_IPSEC_MB_FOUND libipsec-mb-dev)
   endif()
 endif()
+# The source file (in common/crypto/) and the libraries of the chosen implementation, for
+# kenc_crypto and for the fuzzers that compile common/crypto themselves.
+if(KENC_AES_GCM_IMPLEMENTATION STREQUAL "ipsec-mb")
+  set(KENC_AES_GCM_SOURCE aes_gcm_ipsec_mb.cc)
+  set(KENC_AES_GCM_LIBRARIES kenc_ipsec_mb)
+else()
+  set(KENC_AES_GCM_SOURCE aes_gcm_openssl.cc)
+  set(KENC_AES_GCM_LIBRARIES "")
+endif()
 message(STATUS "AES-256-GCM implementation: ${KENC_AES_GCM_IMPLEMENTATION}")
 
 find_package(Protobuf QUIET)
