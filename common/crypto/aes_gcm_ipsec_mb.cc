@@ -63,7 +63,8 @@ uint8_t* non_null(std::span<uint8_t> bytes) {
 }
 
 // The library takes the AAD in one piece. Record AAD is one piece already (cipher_record.cc
-// assembles it); several pieces are joined on the stack, or on the heap past 512 bytes.
+// assembles it); several pieces are joined on the stack, or past 512 bytes (EDEKs of that size
+// are unusual) in a buffer of the thread's that is kept, so that no record allocates.
 class ContiguousAad {
  public:
   // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): stack_ is written before it is read
@@ -78,8 +79,9 @@ class ContiguousAad {
     }
     uint8_t* out = stack_.data();
     if (total > stack_.size()) {
-      heap_.resize(total);
-      out = heap_.data();
+      thread_local std::vector<uint8_t> large;
+      large.resize(total);
+      out = large.data();
     }
     size_t at = 0;
     for (auto part : parts) {
@@ -94,7 +96,6 @@ class ContiguousAad {
 
  private:
   std::array<uint8_t, 512> stack_;
-  std::vector<uint8_t> heap_;
   std::span<const uint8_t> view_;
 };
 
