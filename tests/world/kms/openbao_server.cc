@@ -17,6 +17,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <string>
 #include <string_view>
 #include <thread>
 
@@ -252,8 +253,40 @@ void OpenBaoServer::stop() {
   pid_ = -1;
 }
 
+namespace {
+
+// True when every thread of `pid` is in the stopped state ('T' in /proc/<pid>/task/*/stat).
+bool all_threads_stopped(pid_t pid) {
+  std::error_code ec;
+  std::filesystem::directory_iterator tasks("/proc/" + std::to_string(pid) + "/task", ec);
+  if (ec) {
+    return false;
+  }
+  for (const auto& task : tasks) {
+    std::ifstream in(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // "tid (comm) S ...": the command may hold spaces and parentheses, the state follows the last
+    // ')'.
+    size_t close = stat.rfind(')');
+    if (close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] != 'T') {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 void OpenBaoServer::pause() {
-  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGSTOP);
+  // kill() returns before the signal has stopped every thread; a request sent in between would
+  // still be answered (seen in CI: the "paused" server answered in 2 ms). Callers rely on the
+  // server being hung when pause() returns.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!all_threads_stopped(pid_) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 void OpenBaoServer::resume() {
