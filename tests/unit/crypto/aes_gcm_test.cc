@@ -144,26 +144,24 @@ TEST(AesGcm, MovedObjectsKeepWorking) {
 // OpenSSL's EVP interface, called directly, as a reference that shares no code with either
 // implementation behind AesGcmEncryptor (Intel's libipsec-mb or OpenSSL through
 // aes_gcm_openssl.cc).
-struct EvpReference {
-  static std::vector<uint8_t> seal(const std::vector<uint8_t>& key, const GcmIv& iv,
-                                   const std::vector<uint8_t>& aad,
-                                   const std::vector<uint8_t>& plaintext, GcmTag& tag) {
-    EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-    std::vector<uint8_t> out(plaintext.size() + 16);
-    int len = 0, total = 0;
-    EXPECT_EQ(EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key.data(), iv.data()), 1);
-    EXPECT_EQ(EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())), 1);
-    EXPECT_EQ(EVP_EncryptUpdate(ctx, out.data(), &len, plaintext.data(),
-                                static_cast<int>(plaintext.size())),
-              1);
-    total = len;
-    EXPECT_EQ(EVP_EncryptFinal_ex(ctx, out.data() + total, &len), 1);
-    EXPECT_EQ(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag.data()), 1);
-    EVP_CIPHER_CTX_free(ctx);
-    out.resize(plaintext.size());
-    return out;
-  }
-};
+std::vector<uint8_t> evp_seal(const std::vector<uint8_t>& key, const GcmIv& iv,
+                              const std::vector<uint8_t>& aad,
+                              const std::vector<uint8_t>& plaintext, GcmTag& tag) {
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  std::vector<uint8_t> out(plaintext.size() + 16);
+  int len = 0, total = 0;
+  EXPECT_EQ(EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key.data(), iv.data()), 1);
+  EXPECT_EQ(EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())), 1);
+  EXPECT_EQ(EVP_EncryptUpdate(ctx, out.data(), &len, plaintext.data(),
+                              static_cast<int>(plaintext.size())),
+            1);
+  total = len;
+  EXPECT_EQ(EVP_EncryptFinal_ex(ctx, out.data() + total, &len), 1);
+  EXPECT_EQ(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag.data()), 1);
+  EVP_CIPHER_CTX_free(ctx);
+  out.resize(plaintext.size());
+  return out;
+}
 
 TEST(AesGcm, ImplementationIsNamed) {
   std::string_view name = aes_gcm_implementation();
@@ -197,7 +195,7 @@ TEST(AesGcm, AgreesWithOpenSslEvpOnRandomInputs) {
                    " B");
 
       GcmTag expected_tag{};
-      auto expected = EvpReference::seal(key, iv, aad, plaintext, expected_tag);
+      auto expected = evp_seal(key, iv, aad, plaintext, expected_tag);
 
       auto enc = AesGcmEncryptor::create(key);
       auto dec = AesGcmDecryptor::create(key);
