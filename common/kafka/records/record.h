@@ -49,6 +49,9 @@ class HeaderReader {
   // Fills `header` and returns true, or returns false after the last header (or on bad input).
   bool next(HeaderView& header);
   int32_t count() const { return count_; }
+  // Bytes not read yet: a caller subtracts it from the encoded size to know where the next
+  // header starts.
+  size_t bytes_left() const { return rest_.size(); }
 
  private:
   std::span<const uint8_t> rest_;

@@ -41,17 +41,21 @@ std::span<const uint8_t> cipher_key() {
 
 }  // namespace
 
-bool find_cipher_header(const RecordView& record, NullableBytes& value, bool& duplicate) {
-  duplicate = false;
-  bool found = false;
+CipherHeader find_cipher_header(const RecordView& record) {
+  CipherHeader found;
   HeaderReader headers = record.headers();
   HeaderView header;
+  size_t begin = record.encoded_headers.size() - headers.bytes_left();
   while (headers.next(header)) {
+    const size_t end = record.encoded_headers.size() - headers.bytes_left();
     if (is_cipher_header(header)) {
-      duplicate = found;
-      found = true;
-      value = header.value;
+      found.duplicate = found.found;
+      found.found = true;
+      found.value = header.value;
+      found.begin = begin;
+      found.end = end;
     }
+    begin = end;
   }
   return found;
 }
@@ -74,20 +78,15 @@ void append_only_cipher_header(uint8_t format_version, std::vector<uint8_t>& out
   append_header(out, cipher_key(), NullableBytes(std::span<const uint8_t>(version)));
 }
 
-void append_headers_without_cipher_header(const RecordView& record, std::vector<uint8_t>& out) {
-  int32_t kept = 0;
-  HeaderReader counter = record.headers();
-  HeaderView header;
-  while (counter.next(header)) {
-    kept += is_cipher_header(header) ? 0 : 1;
-  }
-  append_varint(out, kept);
-  HeaderReader headers = record.headers();
-  while (headers.next(header)) {
-    if (!is_cipher_header(header)) {
-      append_header(out, header.key, header.value);
-    }
-  }
+void append_headers_without_cipher_header(const RecordView& record, const CipherHeader& found,
+                                          std::vector<uint8_t>& out) {
+  uint64_t zigzag_count = 0;
+  const size_t count_bytes = read_uvarint(record.encoded_headers, zigzag_count);
+  append_varint(out, int64_t{record.header_count} - 1);
+  const auto& encoded = record.encoded_headers;
+  out.insert(out.end(), encoded.begin() + static_cast<ptrdiff_t>(count_bytes),
+             encoded.begin() + static_cast<ptrdiff_t>(found.begin));
+  out.insert(out.end(), encoded.begin() + static_cast<ptrdiff_t>(found.end), encoded.end());
 }
 
 }  // namespace kenc::record_encryption

@@ -12,10 +12,18 @@ namespace kenc::record_encryption {
 // common/crypto/cipher_record.h). These helpers add it on produce and take it away on fetch,
 // writing a record's encoded headers (count varint, then each header) without allocating.
 
-// Finds the `kenc` header of a record. Returns false when there is none; true with its value
-// (possibly null) otherwise. A record carrying it more than once is reported through `duplicate`.
-bool find_cipher_header(const kafka::records::RecordView& record,
-                        kafka::records::NullableBytes& value, bool& duplicate);
+// Where a record's `kenc` header is.
+struct CipherHeader {
+  bool found = false;
+  bool duplicate = false;               // the record carries it more than once
+  kafka::records::NullableBytes value;  // of the last one; may be null
+  // The bytes of the last one inside RecordView::encoded_headers, [begin, end).
+  size_t begin = 0;
+  size_t end = 0;
+};
+
+// Finds the `kenc` header of a record in one pass over its headers.
+CipherHeader find_cipher_header(const kafka::records::RecordView& record);
 
 // Appends the record's headers plus `kenc` = `format_version` (last) to `out`.
 void append_headers_with_cipher_header(const kafka::records::RecordView& record,
@@ -25,8 +33,10 @@ void append_headers_with_cipher_header(const kafka::records::RecordView& record,
 // headers are inside the ciphertext).
 void append_only_cipher_header(uint8_t format_version, std::vector<uint8_t>& out);
 
-// Appends the record's headers without its `kenc` header to `out`.
+// Appends the record's headers without its `kenc` header, `found` (exactly once) by
+// find_cipher_header(record), to `out`: the count varint is rewritten and the bytes before and
+// after the header are copied as they are, without parsing the headers again.
 void append_headers_without_cipher_header(const kafka::records::RecordView& record,
-                                          std::vector<uint8_t>& out);
+                                          const CipherHeader& found, std::vector<uint8_t>& out);
 
 }  // namespace kenc::record_encryption

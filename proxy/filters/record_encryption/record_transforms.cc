@@ -4,7 +4,6 @@
 
 #include "common/crypto/cipher_record.h"
 #include "proxy/filters/record_encryption/aes_context_cache.h"
-#include "proxy/filters/record_encryption/cipher_headers.h"
 
 namespace kenc::record_encryption {
 
@@ -15,9 +14,7 @@ using kafka::records::ValueAction;
 
 Result<ValueAction> EncryptTransform::transform(const BatchHeader&, const RecordView& record,
                                                 std::vector<uint8_t>& new_value) {
-  NullableBytes marker;
-  bool duplicate = false;
-  if (find_cipher_header(record, marker, duplicate)) {
+  if (find_cipher_header(record).found) {
     return make_error(ErrorCode::kInvalidArgument,
                       "record carries the reserved header 'kenc' (offset delta " +
                           std::to_string(record.offset_delta) + ")");
@@ -65,9 +62,7 @@ bool EncryptTransform::rewrite_headers(const RecordView& record, ValueAction act
 }
 
 bool DecryptTransform::needs_rewrite(const RecordView& record) {
-  NullableBytes marker;
-  bool duplicate = false;
-  return find_cipher_header(record, marker, duplicate);
+  return find_cipher_header(record).found;
 }
 
 void DecryptTransform::reset() {
@@ -78,15 +73,15 @@ void DecryptTransform::reset() {
 
 Result<ValueAction> DecryptTransform::transform(const BatchHeader& batch, const RecordView& record,
                                                 std::vector<uint8_t>& new_value) {
-  NullableBytes marker;
-  bool duplicate = false;
-  if (!find_cipher_header(record, marker, duplicate)) {
+  cipher_header_ = find_cipher_header(record);
+  if (!cipher_header_.found) {
     return ValueAction::kUnchanged;
   }
   failed_offset_ = batch.base_offset + record.offset_delta;
-  if (duplicate) {
+  if (cipher_header_.duplicate) {
     return make_error(ErrorCode::kInvalidArgument, "record carries the header 'kenc' twice");
   }
+  const NullableBytes& marker = cipher_header_.value;
   if (marker.is_null() || record.value.is_null()) {
     return make_error(ErrorCode::kInvalidArgument,
                       "cipher record with a null 'kenc' header or value");
@@ -140,7 +135,7 @@ bool DecryptTransform::rewrite_headers(const RecordView& record, ValueAction act
   if (headers_decrypted_) {
     new_headers.insert(new_headers.end(), decrypted_headers_.begin(), decrypted_headers_.end());
   } else {
-    append_headers_without_cipher_header(record, new_headers);
+    append_headers_without_cipher_header(record, cipher_header_, new_headers);
   }
   return true;
 }

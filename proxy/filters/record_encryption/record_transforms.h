@@ -11,6 +11,7 @@
 #include "common/crypto/cipher_record.h"
 #include "common/crypto/iv_sequence.h"
 #include "common/kafka/records/batch_rewriter.h"
+#include "proxy/filters/record_encryption/cipher_headers.h"
 #include "proxy/filters/record_encryption/dek_cache.h"
 
 namespace kenc::record_encryption {
@@ -89,6 +90,9 @@ class DecryptTransform final : public kafka::records::ValueTransform {
   DekPtr last_dek_;
   std::vector<uint8_t> missing_edek_;
   bool missing_dek_ = false;
+  // The `kenc` header of the record being transformed, found once for transform() and
+  // rewrite_headers().
+  CipherHeader cipher_header_;
   // Version 2 records: the decrypted headers and value, and the headers to write back.
   std::vector<uint8_t> plaintext_;
   std::vector<uint8_t> decrypted_headers_;
