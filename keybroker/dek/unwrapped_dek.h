@@ -1,12 +1,11 @@
 #pragma once
 
-#include "common/base/hex.h"
-
 #include <array>
 #include <cstdint>
 #include <span>
 #include <string>
 
+#include "common/base/hex.h"
 #include "common/crypto/secure_bytes.h"
 
 namespace kenc::keybroker::dek {

@@ -18,9 +18,9 @@ struct KekInfo {
 
 // A fresh data key: its plaintext (wiped when dropped) and the KMS's wrapped form.
 struct GeneratedDek {
-  crypto::SecureBytes dek;        // 32 bytes
-  std::vector<uint8_t> wrapped;   // opaque to everyone but the KMS
-  uint32_t kek_version = 0;       // the KEK version that wrapped it
+  crypto::SecureBytes dek;       // 32 bytes
+  std::vector<uint8_t> wrapped;  // opaque to everyone but the KMS
+  uint32_t kek_version = 0;      // the KEK version that wrapped it
 };
 
 // A key management service that holds KEKs and never lets them out. Implementations: the

@@ -1,14 +1,15 @@
 #include "proxy/gateway/broker_discovery.h"
 
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/ssl/host_name_verification.hpp>
-#include <asio/connect.hpp>
+#include <openssl/ssl.h>
+
 #include <asio/buffer.hpp>
+#include <asio/connect.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/ssl/host_name_verification.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
-#include <openssl/ssl.h>
 
 #include "common/kafka/protocol/generated/metadata_request.h"
 #include "common/kafka/protocol/generated/metadata_response.h"
@@ -50,8 +51,8 @@ asio::awaitable<Status> ask(asio::any_io_executor executor, const HostPort& serv
   if (rec) co_return make_error(ErrorCode::kUnavailable, server.to_string() + ": " + rec.message());
   asio::ip::tcp::socket socket(executor);
   asio::steady_timer timeout(executor, std::chrono::seconds(10));
-  auto connected = co_await (asio::async_connect(socket, endpoints, kAsTuple) ||
-                             timeout.async_wait(kAsTuple));
+  auto connected =
+      co_await (asio::async_connect(socket, endpoints, kAsTuple) || timeout.async_wait(kAsTuple));
   if (connected.index() != 0 || std::get<0>(std::get<0>(connected))) {
     co_return make_error(ErrorCode::kUnavailable, server.to_string() + ": cannot connect");
   }

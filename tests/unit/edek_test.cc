@@ -26,10 +26,10 @@ TEST(Edek, RejectsInvalidFields) {
 TEST(Edek, RejectsMalformedBytes) {
   EXPECT_FALSE(parse_edek(std::vector<uint8_t>{}).ok());
   EXPECT_FALSE(parse_edek(std::vector<uint8_t>{0}).ok());
-  EXPECT_FALSE(parse_edek(std::vector<uint8_t>{5, 'a', 'b'}).ok());        // id truncated
-  EXPECT_FALSE(parse_edek(std::vector<uint8_t>{1, 'a', 0x80}).ok());       // version truncated
-  EXPECT_FALSE(parse_edek(std::vector<uint8_t>{1, 'a', 0x00, 0x01}).ok()); // version 0
-  EXPECT_FALSE(parse_edek(std::vector<uint8_t>{1, 'a', 0x01}).ok());       // nothing wrapped
+  EXPECT_FALSE(parse_edek(std::vector<uint8_t>{5, 'a', 'b'}).ok());         // id truncated
+  EXPECT_FALSE(parse_edek(std::vector<uint8_t>{1, 'a', 0x80}).ok());        // version truncated
+  EXPECT_FALSE(parse_edek(std::vector<uint8_t>{1, 'a', 0x00, 0x01}).ok());  // version 0
+  EXPECT_FALSE(parse_edek(std::vector<uint8_t>{1, 'a', 0x01}).ok());        // nothing wrapped
 }
 
 }  // namespace

@@ -19,7 +19,7 @@ uint64_t load_be(const uint8_t* p, size_t n) {
 
 }  // namespace
 
-void Reader::fail(ErrorCode code, std::string message) {
+void Reader::fail(ErrorCode code, const std::string& message) {
   if (status_.ok()) {
     status_ = make_error(code, message + " (at byte " + std::to_string(pos_) + ")");
   }
@@ -51,12 +51,12 @@ void Reader::fail_varint(size_t max_bytes) {
 
 int8_t Reader::read_int8() {
   const uint8_t* p = take(1, "int8");
-  return p ? static_cast<int8_t>(p[0]) : 0;
+  return p ? static_cast<int8_t>(p[0]) : int8_t{0};
 }
 
 int16_t Reader::read_int16() {
   const uint8_t* p = take(2, "int16");
-  return p ? static_cast<int16_t>(load_be(p, 2)) : 0;
+  return p ? static_cast<int16_t>(load_be(p, 2)) : int16_t{0};
 }
 
 int32_t Reader::read_int32() {

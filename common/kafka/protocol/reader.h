@@ -29,7 +29,7 @@ class Reader {
   const Status& status() const { return status_; }
 
   // Records the first error; later reads do nothing.
-  void fail(ErrorCode code, std::string message);
+  void fail(ErrorCode code, const std::string& message);
 
   int8_t read_int8();
   int16_t read_int16();

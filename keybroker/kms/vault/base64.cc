@@ -35,7 +35,9 @@ std::string base64_encode(std::span<const uint8_t> bytes) {
   const size_t rest = bytes.size() - i;
   if (rest > 0) {
     uint32_t v = uint32_t{bytes[i]} << 16;
-    if (rest == 2) v |= uint32_t{bytes[i + 1]} << 8;
+    if (rest == 2) {
+      v |= uint32_t{bytes[i + 1]} << 8;
+    }
     out.push_back(kAlphabet[(v >> 18) & 63]);
     out.push_back(kAlphabet[(v >> 12) & 63]);
     out.push_back(rest == 2 ? kAlphabet[(v >> 6) & 63] : '=');
@@ -49,8 +51,12 @@ Result<crypto::SecureBytes> base64_decode(std::string_view text) {
     return make_error(ErrorCode::kInvalidArgument, "base64 length is not a multiple of 4");
   }
   size_t padding = 0;
-  if (!text.empty() && text.back() == '=') ++padding;
-  if (text.size() >= 2 && text[text.size() - 2] == '=') ++padding;
+  if (!text.empty() && text.back() == '=') {
+    ++padding;
+  }
+  if (text.size() >= 2 && text[text.size() - 2] == '=') {
+    ++padding;
+  }
   crypto::SecureBytes out(text.size() / 4 * 3 - padding);
   auto dst = out.mutable_view();
   size_t written = 0;
@@ -60,12 +66,18 @@ Result<crypto::SecureBytes> base64_decode(std::string_view text) {
     for (size_t j = 0; j < 4; ++j) {
       const char c = text[i + j];
       int8_t d = kReverse[static_cast<uint8_t>(c)];
-      if (c == '=' && last && j >= 4 - padding) d = 0;
-      if (d < 0) return make_error(ErrorCode::kInvalidArgument, "invalid base64 character");
+      if (c == '=' && last && j >= 4 - padding) {
+        d = 0;
+      }
+      if (d < 0) {
+        return make_error(ErrorCode::kInvalidArgument, "invalid base64 character");
+      }
       v = (v << 6) | static_cast<uint32_t>(d);
     }
     const size_t n = last ? 3 - padding : 3;
-    for (size_t k = 0; k < n; ++k) dst[written++] = static_cast<uint8_t>(v >> (16 - 8 * k));
+    for (size_t k = 0; k < n; ++k) {
+      dst[written++] = static_cast<uint8_t>(v >> (16 - 8 * k));
+    }
   }
   return out;
 }

@@ -11,7 +11,9 @@ namespace kenc::keybroker::kms::vault {
 namespace {
 
 void wipe(std::string& s) {
-  if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
+  if (!s.empty()) {
+    OPENSSL_cleanse(s.data(), s.size());
+  }
 }
 
 void init_curl_once() {
@@ -55,7 +57,9 @@ Error transport_error(CURLcode code, CURL* curl, const std::string& url) {
 
 HttpRequest::~HttpRequest() {
   wipe(body);
-  for (auto& h : headers) wipe(h);
+  for (auto& h : headers) {
+    wipe(h);
+  }
 }
 
 HttpResponse::~HttpResponse() { wipe(body); }
@@ -63,13 +67,19 @@ HttpResponse::~HttpResponse() { wipe(body); }
 Result<HttpResponse> perform_http(const HttpRequest& request) {
   init_curl_once();
   std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
-  if (!curl) return make_error(ErrorCode::kInternal, "curl_easy_init failed");
+  if (!curl) {
+    return make_error(ErrorCode::kInternal, "curl_easy_init failed");
+  }
   CURL* c = curl.get();
 
   std::unique_ptr<curl_slist, SlistDeleter> headers;
   curl_slist* list = nullptr;
-  for (const auto& h : request.headers) list = curl_slist_append(list, h.c_str());
-  if (!request.body.empty()) list = curl_slist_append(list, "Content-Type: application/json");
+  for (const auto& h : request.headers) {
+    list = curl_slist_append(list, h.c_str());
+  }
+  if (!request.body.empty()) {
+    list = curl_slist_append(list, "Content-Type: application/json");
+  }
   headers.reset(list);
 
   HttpResponse response;
@@ -88,10 +98,14 @@ Result<HttpResponse> perform_http(const HttpRequest& request) {
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, append_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &response.body);
-  if (!request.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, request.ca_file.c_str());
+  if (!request.ca_file.empty()) {
+    curl_easy_setopt(c, CURLOPT_CAINFO, request.ca_file.c_str());
+  }
 
   const CURLcode code = curl_easy_perform(c);
-  if (code != CURLE_OK) return transport_error(code, c, request.url);
+  if (code != CURLE_OK) {
+    return transport_error(code, c, request.url);
+  }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
   return response;
 }

@@ -17,19 +17,27 @@ std::string read_string(const YAML::Node& node, const std::string& prefix, const
                         const std::string& fallback, bool required) {
   const YAML::Node value = node[key];
   if (!value) {
-    if (required) throw ConfigError(join(prefix, key), "is required");
+    if (required) {
+      throw ConfigError(join(prefix, key), "is required");
+    }
     return fallback;
   }
-  if (!value.IsScalar()) throw ConfigError(join(prefix, key), "must be a string");
-  const std::string text = value.as<std::string>();
-  if (text.empty()) throw ConfigError(join(prefix, key), "must not be empty");
+  if (!value.IsScalar()) {
+    throw ConfigError(join(prefix, key), "must be a string");
+  }
+  std::string text = value.as<std::string>();
+  if (text.empty()) {
+    throw ConfigError(join(prefix, key), "must not be empty");
+  }
   return text;
 }
 
 long long read_int(const YAML::Node& node, const std::string& prefix, const char* key,
                    long long fallback, long long min, long long max) {
   const YAML::Node value = node[key];
-  if (!value) return fallback;
+  if (!value) {
+    return fallback;
+  }
   long long parsed = 0;
   if (!value.IsScalar() || !YAML::convert<long long>::decode(value, parsed)) {
     throw ConfigError(join(prefix, key), "must be an integer");
@@ -53,11 +61,15 @@ const kenc::config::KeySchema& VaultConfig::config_keys() {
 }
 
 VaultConfig VaultConfig::from_yaml(const YAML::Node& node, const std::string& key_prefix) {
-  if (!node || !node.IsMap()) throw ConfigError(key_prefix, "must be a mapping");
+  if (!node || !node.IsMap()) {
+    throw ConfigError(key_prefix, "must be a mapping");
+  }
   const auto& kKnown = config_keys().keys_under("");
   for (const auto& entry : node) {
     const std::string key = entry.first.as<std::string>();
-    if (!kKnown.contains(key)) throw ConfigError(join(key_prefix, key), "unknown key");
+    if (!kKnown.contains(key)) {
+      throw ConfigError(join(key_prefix, key), "unknown key");
+    }
   }
 
   VaultConfig c;
@@ -65,7 +77,9 @@ VaultConfig VaultConfig::from_yaml(const YAML::Node& node, const std::string& ke
   if (!c.address.starts_with("http://") && !c.address.starts_with("https://")) {
     throw ConfigError(join(key_prefix, "address"), "must start with http:// or https://");
   }
-  while (c.address.ends_with("/")) c.address.pop_back();
+  while (c.address.ends_with("/")) {
+    c.address.pop_back();
+  }
 
   const std::string method = read_string(node, key_prefix, "auth_method", "token", false);
   if (method == "token") {
@@ -83,9 +97,15 @@ VaultConfig VaultConfig::from_yaml(const YAML::Node& node, const std::string& ke
   c.ca_file = read_string(node, key_prefix, "ca_file", "", false);
   c.vault_namespace = read_string(node, key_prefix, "namespace", "", false);
   c.transit_mount = read_string(node, key_prefix, "transit_mount", c.transit_mount, false);
-  while (c.transit_mount.ends_with("/")) c.transit_mount.pop_back();
-  while (c.transit_mount.starts_with("/")) c.transit_mount.erase(0, 1);
-  if (c.transit_mount.empty()) throw ConfigError(join(key_prefix, "transit_mount"), "is empty");
+  while (c.transit_mount.ends_with("/")) {
+    c.transit_mount.pop_back();
+  }
+  while (c.transit_mount.starts_with("/")) {
+    c.transit_mount.erase(0, 1);
+  }
+  if (c.transit_mount.empty()) {
+    throw ConfigError(join(key_prefix, "transit_mount"), "is empty");
+  }
 
   c.connect_timeout = std::chrono::milliseconds(
       read_int(node, key_prefix, "connect_timeout_ms", c.connect_timeout.count(), 1, 600000));

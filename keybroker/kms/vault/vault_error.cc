@@ -31,11 +31,15 @@ bool is_retriable_http_status(long http_status) {
 Error error_from_http(VaultOperation op, long http_status, std::string_view body) {
   std::string messages;
   for (const auto& m : parse_error_messages(body)) {
-    if (!messages.empty()) messages += "; ";
+    if (!messages.empty()) {
+      messages += "; ";
+    }
     messages += m;
   }
   std::string text = "Vault answered HTTP " + std::to_string(http_status);
-  if (!messages.empty()) text += ": " + messages;
+  if (!messages.empty()) {
+    text += ": " + messages;
+  }
 
   // Only a missing key is kNotFound: under the proxy's `unresolved_kek: passthrough` policy it
   // lets records through in plaintext. Transit answers a read of a key that does not exist with
@@ -56,7 +60,9 @@ Error error_from_http(VaultOperation op, long http_status, std::string_view body
     return make_error(ErrorCode::kPermissionDenied, text);
   }
   if (is_retriable_http_status(http_status)) {
-    if (http_status == 503) text += " (sealed, standby or overloaded)";
+    if (http_status == 503) {
+      text += " (sealed, standby or overloaded)";
+    }
     return make_error(ErrorCode::kUnavailable, text);
   }
   if (http_status == 400 && op == VaultOperation::kDecrypt) {

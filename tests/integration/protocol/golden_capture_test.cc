@@ -64,7 +64,8 @@ void save_fuzz_seed(int16_t api_key, int16_t version, MessageKind kind,
   if (dir == nullptr || *dir == '\0') return;
   std::filesystem::create_directories(std::string(dir) + "/message_decoder");
   std::string name = std::string(dir) + "/message_decoder/" + std::to_string(api_key) + "-v" +
-                     std::to_string(version) + (kind == MessageKind::kRequest ? "-request" : "-response");
+                     std::to_string(version) +
+                     (kind == MessageKind::kRequest ? "-request" : "-response");
   if (std::filesystem::exists(name)) return;
   std::ofstream out(name, std::ios::binary);
   const uint8_t prefix[5] = {static_cast<uint8_t>(api_key >> 8), static_cast<uint8_t>(api_key),
@@ -84,7 +85,8 @@ void save_seed(const std::string& corpus, const std::string& name, std::span<con
   std::string path = std::string(dir) + "/" + corpus + "/" + file;
   if (std::filesystem::exists(path)) return;
   std::ofstream(path, std::ios::binary)
-      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
 }
 
 // Decodes and re-encodes every frame of one recorded connection.
@@ -103,10 +105,9 @@ void check_connection(const testing::RecordingRelay::Connection& c, Checked& che
                              std::to_string(header->api_version);
     ASSERT_TRUE(body.ok()) << what << ": " << body.error().to_string();
     EXPECT_EQ(reader.remaining(), 0u) << what;
-    std::vector<uint8_t> framed = {static_cast<uint8_t>(frame.size() >> 24),
-                                   static_cast<uint8_t>(frame.size() >> 16),
-                                   static_cast<uint8_t>(frame.size() >> 8),
-                                   static_cast<uint8_t>(frame.size())};
+    std::vector<uint8_t> framed = {
+        static_cast<uint8_t>(frame.size() >> 24), static_cast<uint8_t>(frame.size() >> 16),
+        static_cast<uint8_t>(frame.size() >> 8), static_cast<uint8_t>(frame.size())};
     framed.insert(framed.end(), frame.view().begin(), frame.view().end());
     save_seed("frame_reader", what, framed);
     if (const auto* produce = message_cast<ProduceRequest>(**body)) {
@@ -138,7 +139,8 @@ void check_connection(const testing::RecordingRelay::Connection& c, Checked& che
     Reader reader(frame);
     ResponseHeader header;
     ASSERT_TRUE(header.decode(reader, header_version).ok()) << what;
-    save_fuzz_seed(api_key, version, MessageKind::kResponse, frame.view().subspan(reader.position()));
+    save_fuzz_seed(api_key, version, MessageKind::kResponse,
+                   frame.view().subspan(reader.position()));
     Result<std::unique_ptr<Message>> body =
         decode_message(api_key, MessageKind::kResponse, version, reader);
     ASSERT_TRUE(body.ok()) << what << ": " << body.error().to_string();

@@ -56,7 +56,8 @@ class ProxyGateway : public ::testing::Test {
     proc.argv = {KENC_PROXY_BINARY, "--config", config};
     proc.log_file = run_dir_->file("proxy.log");
     proxy_ = new Process(proc);
-    for (int i = 0; i < 200 && !port_open(bootstrap_port_ + 3); ++i) std::this_thread::sleep_for(50ms);
+    for (int i = 0; i < 200 && !port_open(bootstrap_port_ + 3); ++i)
+      std::this_thread::sleep_for(50ms);
     ASSERT_TRUE(port_open(bootstrap_port_)) << tail_file(proc.log_file);
   }
   static void TearDownTestSuite() {
@@ -89,8 +90,9 @@ std::vector<TestRecord> make_records(int n, const std::string& tag) {
 }
 
 TEST_F(ProxyGateway, ABrokerPortWorksBeforeAnyMetadataPassedThrough) {
-  // Runs first: a fresh proxy knows no broker address yet; a client that goes straight to a per-broker port
-  // (as after a proxy restart behind a load balancer) is served through on-demand discovery.
+  // Runs first: a fresh proxy knows no broker address yet; a client that goes straight to a
+  // per-broker port (as after a proxy restart behind a load balancer) is served through on-demand
+  // discovery.
   auto md = run_kcat({"-b", "127.0.0.1:" + std::to_string(bootstrap_port_ + 2), "-L", "-J"});
   ASSERT_EQ(md.exit_code, 0) << md.output;
   auto json = nlohmann::json::parse(md.output);
@@ -173,7 +175,8 @@ TEST(ProxyConfigCheck, RejectsAGatewayWithoutPortPerBroker) {
   std::ofstream(dir.file("bad.yaml")) << "virtual_clusters:\n  - name: x\n    upstream:\n"
                                          "      bootstrap_servers: [\"127.0.0.1:9092\"]\n"
                                          "    gateway:\n      bootstrap: \"127.0.0.1:19092\"\n";
-  auto result = run_command({KENC_PROXY_BINARY, "--check-config", "--config", dir.file("bad.yaml")});
+  auto result =
+      run_command({KENC_PROXY_BINARY, "--check-config", "--config", dir.file("bad.yaml")});
   EXPECT_EQ(result.exit_code, 1) << result.output;
   EXPECT_NE(result.output.find("virtual_clusters[0].gateway"), std::string::npos) << result.output;
 }

@@ -334,7 +334,8 @@ TEST(ProxyPassthrough, NoClientConnectsToTheBrokerDirectly) {
   size_t proxy_connections_seen = 0;
   std::thread sampler([&] {
     while (!done) {
-      for (const auto& [pid, line] : kenc::testworld::connections_to_port(ProxiedKafka::broker_port())) {
+      for (const auto& [pid, line] :
+           kenc::testworld::connections_to_port(ProxiedKafka::broker_port())) {
         if (pid == ::getpid()) {
           ++proxy_connections_seen;  // the proxy runs inside this test process
           continue;
@@ -342,8 +343,8 @@ TEST(ProxyPassthrough, NoClientConnectsToTheBrokerDirectly) {
         const std::string cmd = kenc::testworld::read_proc_file(pid, "cmdline");
         if (cmd.find("kafka.Kafka ") == std::string::npos) {  // not the broker itself
           foreign.insert("pid " + std::to_string(pid) + " stat [" +
-                         kenc::testworld::read_proc_file(pid, "stat").substr(0, 60) + "] cmdline [" + cmd.substr(0, 300) +
-                         "] ss [" + line + "]");
+                         kenc::testworld::read_proc_file(pid, "stat").substr(0, 60) +
+                         "] cmdline [" + cmd.substr(0, 300) + "] ss [" + line + "]");
         }
       }
       ++samples;

@@ -76,8 +76,9 @@ KafkaCluster::KafkaCluster(Options options)
   for (size_t i = 0; i < brokers_.size(); ++i) {
     write_config(brokers_[i]);
     formatters.emplace_back([&dist, &formats, i, this] {
-      formats[i] = dist.run_java("kafka.tools.StorageTool", {"format", "--cluster-id=" + cluster_id_, "-c",
-                                                             brokers_[i].log_dir + ".properties"});
+      formats[i] = dist.run_java(
+          "kafka.tools.StorageTool",
+          {"format", "--cluster-id=" + cluster_id_, "-c", brokers_[i].log_dir + ".properties"});
     });
   }
   for (auto& t : formatters) t.join();

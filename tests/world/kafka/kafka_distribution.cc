@@ -33,8 +33,7 @@ const KafkaDistribution& KafkaDistribution::get() {
   return instance;
 }
 
-KafkaDistribution::KafkaDistribution()
-    : home_(world_dir() + "/kafka-" + kKafkaVersion) {
+KafkaDistribution::KafkaDistribution() : home_(world_dir() + "/kafka-" + kKafkaVersion) {
   with_world_lock("kafka-distribution", [this] {
     fetch_jars();
     compile_test_client();
@@ -54,8 +53,10 @@ void KafkaDistribution::fetch_jars() {
                              "-DincludeScope=runtime", "-DoutputDirectory=" + home_ + "/libs"},
                             "", std::chrono::minutes(15));
   if (result.exit_code != 0) {
-    throw std::runtime_error("cannot fetch the Kafka jars with Maven (is `mvn` installed? run "
-                             "scripts/setup.sh): " + result.output);
+    throw std::runtime_error(
+        "cannot fetch the Kafka jars with Maven (is `mvn` installed? run "
+        "scripts/setup.sh): " +
+        result.output);
   }
   std::ofstream(marker) << read_file(pom);
   std::cerr << "[test world] Kafka jars fetched in " << seconds_since(start) << " s\n";
@@ -67,11 +68,11 @@ void KafkaDistribution::compile_test_client() {
   std::string text = read_file(source);
   if (text.empty()) throw std::runtime_error("missing " + source);
   client_classes_ =
-      home_ + "/test-client/" + std::to_string(std::hash<std::string>{}(text) & 0xffffffffffULL);
+      home_ + "/test-client/" + std::to_string(std::hash<std::string>{}(text)&0xffffffffffULL);
   if (fs::exists(client_classes_ + "/KencTestClient.class")) return;
   fs::create_directories(client_classes_);
-  auto result = run_command({"javac", "-nowarn", "-cp", home_ + "/libs/*", "-d", client_classes_,
-                             source});
+  auto result =
+      run_command({"javac", "-nowarn", "-cp", home_ + "/libs/*", "-d", client_classes_, source});
   if (result.exit_code != 0) {
     fs::remove_all(client_classes_);
     throw std::runtime_error("cannot compile " + source + ": " + result.output);
@@ -86,8 +87,7 @@ std::vector<std::string> KafkaDistribution::java_command(const std::string& main
                                                          const std::string& heap,
                                                          bool fast_start) const {
   std::vector<std::string> cmd = {"java", "-Xms" + std::string(heap == "512m" ? "256m" : heap),
-                                  "-Xmx" + heap, "-XX:+UseSerialGC",
-                                  "-Djava.awt.headless=true"};
+                                  "-Xmx" + heap, "-XX:+UseSerialGC", "-Djava.awt.headless=true"};
   // C1 only: a broker is ready in about half the time on a 2-core machine. Benchmarks turn it off.
   if (fast_start) cmd.push_back("-XX:TieredStopAtLevel=1");
   cmd.push_back("-Dlog4j2.configurationFile=" + source_dir() +

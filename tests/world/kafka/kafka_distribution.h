@@ -26,7 +26,8 @@ class KafkaDistribution {
   // class path, ready for a main class and its arguments.
   std::vector<std::string> java_command(const std::string& main_class,
                                         const std::vector<std::string>& args,
-                                        const std::string& log_file, const std::string& heap = "512m",
+                                        const std::string& log_file,
+                                        const std::string& heap = "512m",
                                         bool fast_start = true) const;
 
   // Runs a Java main class from the distribution to completion (Kafka's tools, our test client).

@@ -111,7 +111,8 @@ void delete_topic(const std::string& bootstrap, const std::string& name) {
   rd_kafka_DeleteTopics(rk.get(), &topic, 1, nullptr, queue);
   rd_kafka_event_t* ev = await_event(queue, RD_KAFKA_EVENT_DELETETOPICS_RESULT);
   std::string failure;
-  if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) failure = rd_kafka_event_error_string(ev);
+  if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    failure = rd_kafka_event_error_string(ev);
   rd_kafka_event_destroy(ev);
   rd_kafka_queue_destroy(queue);
   rd_kafka_DeleteTopic_destroy(topic);

@@ -11,7 +11,9 @@ namespace {
 std::string decode_to_string(std::string_view text) {
   auto r = base64_decode(text);
   EXPECT_TRUE(r.ok()) << text;
-  if (!r.ok()) return {};
+  if (!r.ok()) {
+    return {};
+  }
   return std::string(r->view().begin(), r->view().end());
 }
 
@@ -32,7 +34,9 @@ TEST(Base64, Rfc4648Vectors) {
 
 TEST(Base64, AllByteValuesRoundTrip) {
   std::vector<uint8_t> bytes(256);
-  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i);
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    bytes[i] = static_cast<uint8_t>(i);
+  }
   auto decoded = base64_decode(base64_encode(bytes));
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(std::vector<uint8_t>(decoded->view().begin(), decoded->view().end()), bytes);

@@ -21,10 +21,14 @@ std::string lower(std::string s) {
 
 bool read_some(int fd, std::string& into) {
   pollfd p{fd, POLLIN, 0};
-  if (::poll(&p, 1, 2000) <= 0) return false;
+  if (::poll(&p, 1, 2000) <= 0) {
+    return false;
+  }
   char buf[4096];
   const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-  if (n <= 0) return false;
+  if (n <= 0) {
+    return false;
+  }
   into.append(buf, static_cast<size_t>(n));
   return true;
 }
@@ -33,7 +37,9 @@ bool read_some(int fd, std::string& into) {
 
 FakeHttpServer::FakeHttpServer(Handler handler) : handler_(std::move(handler)) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (listen_fd_ < 0) throw std::runtime_error("socket() failed");
+  if (listen_fd_ < 0) {
+    throw std::runtime_error("socket() failed");
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -62,16 +68,22 @@ std::vector<RecordedRequest> FakeHttpServer::requests() {
 
 std::vector<std::string> FakeHttpServer::targets() {
   std::vector<std::string> out;
-  for (const auto& r : requests()) out.push_back(r.method + " " + r.target);
+  for (const auto& r : requests()) {
+    out.push_back(r.method + " " + r.target);
+  }
   return out;
 }
 
 void FakeHttpServer::serve() {
   while (!stop_) {
     pollfd p{listen_fd_, POLLIN, 0};
-    if (::poll(&p, 1, 20) <= 0) continue;
+    if (::poll(&p, 1, 20) <= 0) {
+      continue;
+    }
     const int fd = ::accept(listen_fd_, nullptr, nullptr);
-    if (fd < 0) continue;
+    if (fd < 0) {
+      continue;
+    }
     handle(fd);
     ::close(fd);
   }
@@ -81,7 +93,9 @@ void FakeHttpServer::handle(int fd) {
   std::string data;
   size_t header_end;
   while ((header_end = data.find("\r\n\r\n")) == std::string::npos) {
-    if (!read_some(fd, data)) return;
+    if (!read_some(fd, data)) {
+      return;
+    }
   }
   RecordedRequest request;
   const std::string head = data.substr(0, header_end);
@@ -94,12 +108,16 @@ void FakeHttpServer::handle(int fd) {
   size_t pos = line_end == std::string::npos ? head.size() : line_end + 2;
   while (pos < head.size()) {
     size_t next = head.find("\r\n", pos);
-    if (next == std::string::npos) next = head.size();
+    if (next == std::string::npos) {
+      next = head.size();
+    }
     const std::string line = head.substr(pos, next - pos);
     const size_t colon = line.find(':');
     if (colon != std::string::npos) {
       std::string value = line.substr(colon + 1);
-      while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+      while (!value.empty() && value.front() == ' ') {
+        value.erase(0, 1);
+      }
       request.headers[lower(line.substr(0, colon))] = value;
     }
     pos = next + 2;
@@ -109,7 +127,9 @@ void FakeHttpServer::handle(int fd) {
                                     : 0;
   data.erase(0, header_end + 4);
   while (data.size() < content_length) {
-    if (!read_some(fd, data)) return;
+    if (!read_some(fd, data)) {
+      return;
+    }
   }
   request.body = data.substr(0, content_length);
   {
@@ -128,7 +148,9 @@ void FakeHttpServer::handle(int fd) {
   size_t sent = 0;
   while (sent < out.size()) {
     const ssize_t n = ::send(fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) return;
+    if (n <= 0) {
+      return;
+    }
     sent += static_cast<size_t>(n);
   }
 }

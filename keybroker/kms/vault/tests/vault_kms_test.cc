@@ -81,7 +81,9 @@ TEST_F(VaultKmsTokenTest, DescribeKekSendsTokenAndNamespace) {
 
 TEST_F(VaultKmsTokenTest, GenerateThenUnwrapUsesTheVaultCiphertextForm) {
   FakeHttpServer server([](const RecordedRequest& r) {
-    if (r.target == "/v1/transit/datakey/plaintext/orders") return datakey_answer(3);
+    if (r.target == "/v1/transit/datakey/plaintext/orders") {
+      return datakey_answer(3);
+    }
     nlohmann::json body = {{"data", {{"plaintext", base64_encode(dek_bytes())}}}};
     return CannedResponse{200, body.dump()};
   });
@@ -142,7 +144,9 @@ TEST_F(VaultKmsTokenTest, FinalErrorsAreNotRetried) {
 TEST_F(VaultKmsTokenTest, RetriesServerErrorsThenSucceeds) {
   std::atomic<int> calls{0};
   FakeHttpServer server([&](const RecordedRequest&) {
-    if (calls++ < 2) return CannedResponse{503, R"({"errors":["Vault is sealed"]})"};
+    if (calls++ < 2) {
+      return CannedResponse{503, R"({"errors":["Vault is sealed"]})"};
+    }
     return CannedResponse{200, R"({"data":{"latest_version":2}})"};
   });
   VaultKms kms(token_config(server, token_file_));
@@ -275,7 +279,9 @@ TEST_F(VaultKmsAppRoleTest, LogsInRenewsAndLogsInAgainAtMaxTtl) {
   const auto requests = server.requests();
   std::vector<std::string> used_tokens;
   for (const auto& r : requests) {
-    if (r.target == "/v1/transit/keys/k") used_tokens.push_back(r.headers.at("x-vault-token"));
+    if (r.target == "/v1/transit/keys/k") {
+      used_tokens.push_back(r.headers.at("x-vault-token"));
+    }
   }
   EXPECT_EQ(used_tokens,
             (std::vector<std::string>{"s.login-1", "s.login-1", "s.login-1", "s.login-2"}));
@@ -327,10 +333,14 @@ TEST_F(VaultKmsAppRoleTest, ConcurrentCallsShareOneLogin) {
   std::atomic<int> ok{0};
   for (int i = 0; i < 4; ++i) {
     threads.emplace_back([&] {
-      for (int j = 0; j < 5; ++j) ok += kms.generate_dek("k").ok() ? 1 : 0;
+      for (int j = 0; j < 5; ++j) {
+        ok += kms.generate_dek("k").ok() ? 1 : 0;
+      }
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads) {
+    t.join();
+  }
   EXPECT_EQ(ok.load(), 20);
   EXPECT_EQ(logins.load(), 1);
 }
