@@ -81,11 +81,31 @@ Status BatchRewriter::rebuild(const BatchView& batch, std::span<const uint8_t> s
   RecordReader reader(section, batch.header.record_count);
   RecordView record;
   int32_t seen = 0;
+  const bool values_in_place = transform.values_in_place();
   while (reader.next(record)) {
     new_value_.clear();
-    auto action = transform.transform(batch.header, record, new_value_);
+    size_t value_size = 0;
+    auto action = values_in_place ? transform.plan_value(batch.header, record, value_size)
+                                  : transform.transform(batch.header, record, new_value_);
     if (!action.ok()) {
       return fail(action.error());
+    }
+    new_headers_.clear();
+    std::span<const uint8_t> headers = record.encoded_headers;
+    if (transform.rewrite_headers(record, *action, new_headers_)) {
+      headers = new_headers_;
+    }
+    if (values_in_place && *action == ValueAction::kReplaced) {
+      const size_t value_at =
+          append_record_with_value_room(records, record.attributes, record.timestamp_delta,
+                                        record.offset_delta, record.key, value_size, headers);
+      Status written =
+          transform.write_value(std::span<uint8_t>(records).subspan(value_at, value_size));
+      if (!written.ok()) {
+        return fail(written);
+      }
+      ++seen;
+      continue;
     }
     NullableBytes value = record.value;
     if (*action == ValueAction::kReplaced) {
@@ -93,11 +113,6 @@ Status BatchRewriter::rebuild(const BatchView& batch, std::span<const uint8_t> s
     }
     if (*action == ValueAction::kNull) {
       value = NullableBytes::null();
-    }
-    new_headers_.clear();
-    std::span<const uint8_t> headers = record.encoded_headers;
-    if (transform.rewrite_headers(record, *action, new_headers_)) {
-      headers = new_headers_;
     }
     append_record(records, record.attributes, record.timestamp_delta, record.offset_delta,
                   record.key, value, headers);

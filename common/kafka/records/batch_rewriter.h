@@ -39,6 +39,21 @@ class ValueTransform {
                                std::vector<uint8_t>& /*new_headers*/) {
     return false;
   }
+
+  // Optional, for transforms that know a new value's size before its bytes (ciphers): when
+  // values_in_place() is true the rewriter calls plan_value() instead of transform(); for
+  // kReplaced it asks rewrite_headers(), leaves `value_size` bytes inside the rebuilt record and
+  // has write_value() fill exactly those. Values then go straight into the batch instead of
+  // through `new_value` and a copy. An error from either call aborts the batch like one from
+  // transform().
+  virtual bool values_in_place() const { return false; }
+  virtual Result<ValueAction> plan_value(const BatchHeader& /*batch*/, const RecordView& /*record*/,
+                                         size_t& /*value_size*/) {
+    return make_error(ErrorCode::kInternal, "plan_value() is not implemented");
+  }
+  virtual Status write_value(std::span<uint8_t> /*out*/) {
+    return make_error(ErrorCode::kInternal, "write_value() is not implemented");
+  }
 };
 
 struct RewriteOptions {

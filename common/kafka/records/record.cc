@@ -1,6 +1,7 @@
 #include "common/kafka/records/record.h"
 
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "common/base/varint.h"
@@ -171,37 +172,71 @@ void append_headers(std::vector<uint8_t>& out, std::span<const HeaderInput> head
   }
 }
 
-void append_record(std::vector<uint8_t>& out, int8_t attributes, int64_t timestamp_delta,
-                   int32_t offset_delta, NullableBytes key, NullableBytes value,
-                   std::span<const uint8_t> encoded_headers) {
+namespace {
+
+// Appends a record whose value is null (`value_size` empty) or `*value_size` bytes left unwritten
+// for the caller; returns the offset of those bytes in `out`. Sized once and written through a
+// pointer: this runs for every record the filter rewrites, and byte-wise push_back (a capacity
+// check per byte) was a visible share of it.
+size_t append_record_frame(std::vector<uint8_t>& out, int8_t attributes, int64_t timestamp_delta,
+                           int32_t offset_delta, NullableBytes key,
+                           std::optional<size_t> value_size,
+                           std::span<const uint8_t> encoded_headers) {
+  const size_t value_field =
+      value_size ? zigzag_size(static_cast<int64_t>(*value_size)) + *value_size : 1;
   const size_t body = 1 + zigzag_size(timestamp_delta) + zigzag_size(offset_delta) +
-                      nullable_size(key) + nullable_size(value) + encoded_headers.size();
+                      nullable_size(key) + value_field + encoded_headers.size();
   const uint64_t body_varint = zigzag_encode(static_cast<int64_t>(body));
-  // Sized once and written through a pointer: this runs for every record the filter rewrites,
-  // and byte-wise push_back (a capacity check per byte) was a visible share of it.
   const size_t start = out.size();
   out.resize(start + uvarint_size(body_varint) + body);
   uint8_t* p = out.data() + start;
-  auto put_bytes = [&p](NullableBytes b) {
-    if (b.is_null()) {
-      p += write_uvarint(p, zigzag_encode(-1));
-      return;
-    }
-    p += write_uvarint(p, zigzag_encode(static_cast<int64_t>(b.size())));
-    if (!b.bytes().empty()) {
-      std::memcpy(p, b.bytes().data(), b.size());
-      p += b.size();
-    }
-  };
   p += write_uvarint(p, body_varint);
   *p++ = static_cast<uint8_t>(attributes);
   p += write_uvarint(p, zigzag_encode(timestamp_delta));
   p += write_uvarint(p, zigzag_encode(offset_delta));
-  put_bytes(key);
-  put_bytes(value);
+  if (key.is_null()) {
+    p += write_uvarint(p, zigzag_encode(-1));
+  } else {
+    p += write_uvarint(p, zigzag_encode(static_cast<int64_t>(key.size())));
+    if (!key.bytes().empty()) {
+      std::memcpy(p, key.bytes().data(), key.size());
+      p += key.size();
+    }
+  }
+  size_t value_at = static_cast<size_t>(p - out.data());
+  if (value_size) {
+    p += write_uvarint(p, zigzag_encode(static_cast<int64_t>(*value_size)));
+    value_at = static_cast<size_t>(p - out.data());
+    p += *value_size;
+  } else {
+    p += write_uvarint(p, zigzag_encode(-1));
+  }
   if (!encoded_headers.empty()) {
     std::memcpy(p, encoded_headers.data(), encoded_headers.size());
   }
+  return value_at;
+}
+
+}  // namespace
+
+void append_record(std::vector<uint8_t>& out, int8_t attributes, int64_t timestamp_delta,
+                   int32_t offset_delta, NullableBytes key, NullableBytes value,
+                   std::span<const uint8_t> encoded_headers) {
+  const std::optional<size_t> value_size =
+      value.is_null() ? std::nullopt : std::optional<size_t>(value.size());
+  const size_t value_at = append_record_frame(out, attributes, timestamp_delta, offset_delta, key,
+                                              value_size, encoded_headers);
+  if (value_size && *value_size > 0) {
+    std::memcpy(out.data() + value_at, value.bytes().data(), *value_size);
+  }
+}
+
+size_t append_record_with_value_room(std::vector<uint8_t>& out, int8_t attributes,
+                                     int64_t timestamp_delta, int32_t offset_delta,
+                                     NullableBytes key, size_t value_size,
+                                     std::span<const uint8_t> encoded_headers) {
+  return append_record_frame(out, attributes, timestamp_delta, offset_delta, key, value_size,
+                             encoded_headers);
 }
 
 }  // namespace kenc::kafka::records

@@ -107,4 +107,11 @@ void append_record(std::vector<uint8_t>& out, int8_t attributes, int64_t timesta
                    int32_t offset_delta, NullableBytes key, NullableBytes value,
                    std::span<const uint8_t> encoded_headers);
 
+// Like append_record with a non-null value of `value_size` bytes that are left for the caller to
+// write (e.g. a cipher writing its output in place); returns their offset in `out`.
+size_t append_record_with_value_room(std::vector<uint8_t>& out, int8_t attributes,
+                                     int64_t timestamp_delta, int32_t offset_delta,
+                                     NullableBytes key, size_t value_size,
+                                     std::span<const uint8_t> encoded_headers);
+
 }  // namespace kenc::kafka::records

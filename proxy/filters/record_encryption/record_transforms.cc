@@ -1,6 +1,7 @@
 #include "proxy/filters/record_encryption/record_transforms.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "common/crypto/cipher_record.h"
 #include "proxy/filters/record_encryption/aes_context_cache.h"
@@ -12,8 +13,8 @@ using kafka::records::NullableBytes;
 using kafka::records::RecordView;
 using kafka::records::ValueAction;
 
-Result<ValueAction> EncryptTransform::transform(const BatchHeader&, const RecordView& record,
-                                                std::vector<uint8_t>& new_value) {
+Result<ValueAction> EncryptTransform::plan_value(const BatchHeader&, const RecordView& record,
+                                                 size_t& value_size) {
   if (find_cipher_header(record).found) {
     return make_error(ErrorCode::kInvalidArgument,
                       "record carries the reserved header 'kenc' (offset delta " +
@@ -25,26 +26,48 @@ Result<ValueAction> EncryptTransform::transform(const BatchHeader&, const Record
   if (next_iv_.counter >= iv_end_) {
     return make_error(ErrorCode::kInternal, "more values than reserved IVs in a batch");
   }
-  std::span<const uint8_t> plaintext = record.value.bytes();
+  plaintext_ = record.value.bytes();
+  value_bytes_ = record.value.size();
   last_version_ = crypto::kCipherFormatV1;
   if (encrypt_headers_ && record.header_count > 0) {
-    // Reused per thread: no allocation once warm.
+    // Reused per thread: no allocation once warm. write_value() reads it before this thread
+    // plans another record.
     thread_local std::vector<uint8_t> headers_and_value;
     headers_and_value.clear();
-    crypto::append_headers_and_value(record.encoded_headers, plaintext, headers_and_value);
-    plaintext = headers_and_value;
+    crypto::append_headers_and_value(record.encoded_headers, plaintext_, headers_and_value);
+    plaintext_ = headers_and_value;
     last_version_ = crypto::kCipherFormatV2;
   }
-  new_value.resize(crypto::cipher_record_value_size(edek_.size(), next_iv_, plaintext.size()));
-  auto written = crypto::write_cipher_record_value(encryptor_, edek_, next_iv_, plaintext,
-                                                   new_value, last_version_);
+  value_size = crypto::cipher_record_value_size(edek_.size(), next_iv_, plaintext_.size());
+  return ValueAction::kReplaced;
+}
+
+Status EncryptTransform::write_value(std::span<uint8_t> out) {
+  auto written = crypto::write_cipher_record_value(encryptor_, edek_, next_iv_, plaintext_, out,
+                                                   last_version_);
   if (!written.ok()) {
     return written.error();
   }
-  new_value.resize(*written);
+  if (*written != out.size()) {
+    return make_error(ErrorCode::kInternal, "cipher record size differs from its plan");
+  }
   ++next_iv_.counter;
   ++encrypted_;
-  plaintext_bytes_ += record.value.size();
+  plaintext_bytes_ += value_bytes_;
+  return Status::Ok();
+}
+
+Result<ValueAction> EncryptTransform::transform(const BatchHeader& batch, const RecordView& record,
+                                                std::vector<uint8_t>& new_value) {
+  size_t value_size = 0;
+  auto action = plan_value(batch, record, value_size);
+  if (!action.ok() || *action != ValueAction::kReplaced) {
+    return action;
+  }
+  new_value.resize(value_size);
+  if (Status s = write_value(new_value); !s.ok()) {
+    return s.error();
+  }
   return ValueAction::kReplaced;
 }
 
@@ -71,8 +94,8 @@ void DecryptTransform::reset() {
   failed_offset_ = -1;
 }
 
-Result<ValueAction> DecryptTransform::transform(const BatchHeader& batch, const RecordView& record,
-                                                std::vector<uint8_t>& new_value) {
+Result<ValueAction> DecryptTransform::plan_value(const BatchHeader& batch, const RecordView& record,
+                                                 size_t& value_size) {
   cipher_header_ = find_cipher_header(record);
   if (!cipher_header_.found) {
     return ValueAction::kUnchanged;
@@ -104,26 +127,52 @@ Result<ValueAction> DecryptTransform::transform(const BatchHeader& batch, const 
   if (!decryptor.ok()) {
     return decryptor.error();
   }
-  headers_decrypted_ = parsed->format_version == crypto::kCipherFormatV2;
+  decryptor_ = *decryptor;
+  parsed_ = *parsed;
+  headers_decrypted_ = parsed_.format_version == crypto::kCipherFormatV2;
   if (!headers_decrypted_) {
-    new_value.resize(parsed->plaintext_size());
-    if (Status s = crypto::decrypt_cipher_record(**decryptor, *parsed, new_value); !s.ok()) {
-      return s.error();
+    value_size = parsed_.plaintext_size();  // decrypted by write_value(), in place
+    return ValueAction::kReplaced;
+  }
+  // Version 2: the headers, which the rewriter needs first, are inside the ciphertext.
+  plaintext_.resize(parsed_.plaintext_size());
+  if (Status s = crypto::decrypt_cipher_record(*decryptor_, parsed_, plaintext_); !s.ok()) {
+    return s.error();
+  }
+  auto parts = crypto::split_headers_and_value(plaintext_);
+  if (!parts.ok()) {
+    return parts.error();
+  }
+  decrypted_headers_.assign(parts->encoded_headers.begin(), parts->encoded_headers.end());
+  decrypted_value_ = parts->value;
+  value_size = decrypted_value_.size();
+  return ValueAction::kReplaced;
+}
+
+Status DecryptTransform::write_value(std::span<uint8_t> out) {
+  if (!headers_decrypted_) {
+    if (Status s = crypto::decrypt_cipher_record(*decryptor_, parsed_, out); !s.ok()) {
+      return s;
     }
-  } else {
-    plaintext_.resize(parsed->plaintext_size());
-    if (Status s = crypto::decrypt_cipher_record(**decryptor, *parsed, plaintext_); !s.ok()) {
-      return s.error();
-    }
-    auto parts = crypto::split_headers_and_value(plaintext_);
-    if (!parts.ok()) {
-      return parts.error();
-    }
-    decrypted_headers_.assign(parts->encoded_headers.begin(), parts->encoded_headers.end());
-    new_value.assign(parts->value.begin(), parts->value.end());
+  } else if (!decrypted_value_.empty()) {
+    std::memcpy(out.data(), decrypted_value_.data(), decrypted_value_.size());
   }
   ++decrypted_;
   failed_offset_ = -1;
+  return Status::Ok();
+}
+
+Result<ValueAction> DecryptTransform::transform(const BatchHeader& batch, const RecordView& record,
+                                                std::vector<uint8_t>& new_value) {
+  size_t value_size = 0;
+  auto action = plan_value(batch, record, value_size);
+  if (!action.ok() || *action != ValueAction::kReplaced) {
+    return action;
+  }
+  new_value.resize(value_size);
+  if (Status s = write_value(new_value); !s.ok()) {
+    return s.error();
+  }
   return ValueAction::kReplaced;
 }
 

@@ -41,6 +41,12 @@ class EncryptTransform final : public kafka::records::ValueTransform {
                                                 std::vector<uint8_t>& new_value) override;
   bool rewrite_headers(const kafka::records::RecordView& record, kafka::records::ValueAction action,
                        std::vector<uint8_t>& new_headers) override;
+  // The cipher record is written straight into the rebuilt batch.
+  bool values_in_place() const override { return true; }
+  Result<kafka::records::ValueAction> plan_value(const kafka::records::BatchHeader& batch,
+                                                 const kafka::records::RecordView& record,
+                                                 size_t& value_size) override;
+  Status write_value(std::span<uint8_t> out) override;
 
   uint64_t encrypted() const { return encrypted_; }
   uint64_t plaintext_bytes() const { return plaintext_bytes_; }
@@ -51,6 +57,9 @@ class EncryptTransform final : public kafka::records::ValueTransform {
   crypto::IvFields next_iv_;
   uint64_t iv_end_;
   bool encrypt_headers_;
+  // The record planned by plan_value(): what write_value() encrypts, and in which version.
+  std::span<const uint8_t> plaintext_;
+  size_t value_bytes_ = 0;
   uint8_t last_version_ = crypto::kCipherFormatV1;
   uint64_t encrypted_ = 0;
   uint64_t plaintext_bytes_ = 0;
@@ -72,6 +81,12 @@ class DecryptTransform final : public kafka::records::ValueTransform {
                                                 std::vector<uint8_t>& new_value) override;
   bool rewrite_headers(const kafka::records::RecordView& record, kafka::records::ValueAction action,
                        std::vector<uint8_t>& new_headers) override;
+  // Version 1 values are decrypted straight into the rebuilt batch.
+  bool values_in_place() const override { return true; }
+  Result<kafka::records::ValueAction> plan_value(const kafka::records::BatchHeader& batch,
+                                                 const kafka::records::RecordView& record,
+                                                 size_t& value_size) override;
+  Status write_value(std::span<uint8_t> out) override;
 
   // After a kUnavailable failure: the EDEK whose DEK was not cached.
   const std::vector<uint8_t>& missing_edek() const { return missing_edek_; }
@@ -93,9 +108,13 @@ class DecryptTransform final : public kafka::records::ValueTransform {
   // The `kenc` header of the record being transformed, found once for transform() and
   // rewrite_headers().
   CipherHeader cipher_header_;
+  // The record planned by plan_value(), for write_value().
+  crypto::CipherRecordView parsed_;
+  crypto::AesGcmDecryptor* decryptor_ = nullptr;
   // Version 2 records: the decrypted headers and value, and the headers to write back.
   std::vector<uint8_t> plaintext_;
   std::vector<uint8_t> decrypted_headers_;
+  std::span<const uint8_t> decrypted_value_;
   bool headers_decrypted_ = false;
   int64_t failed_offset_ = -1;
   uint64_t decrypted_ = 0;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -170,6 +171,84 @@ TEST_P(RewriteEveryCodec, TransformErrorAbortsAndAppendsNothing) {
   auto s = rewrite_batch_values(*batch, failing, out);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(out, before);
+}
+
+// PrefixTransform's rewrite through plan_value()/write_value(): sizes first, bytes written in
+// place. Fails in write_value() at the record with offset delta `fail_at` when set.
+class InPlacePrefixTransform : public ValueTransform {
+ public:
+  Result<ValueAction> transform(const BatchHeader&, const RecordView&,
+                                std::vector<uint8_t>&) override {
+    ADD_FAILURE() << "the rewriter must use plan_value() when values_in_place() is true";
+    return make_error(ErrorCode::kInternal, "transform() called");
+  }
+  bool values_in_place() const override { return true; }
+  Result<ValueAction> plan_value(const BatchHeader&, const RecordView& record,
+                                 size_t& value_size) override {
+    ++plans;
+    if (record.key.as_string() == "drop") {
+      return ValueAction::kNull;
+    }
+    if (record.value.is_null()) {
+      return ValueAction::kUnchanged;
+    }
+    planned_ = record.value.bytes();
+    planned_offset_delta_ = record.offset_delta;
+    value_size = 4 + planned_.size();
+    return ValueAction::kReplaced;
+  }
+  Status write_value(std::span<uint8_t> out) override {
+    if (planned_offset_delta_ == fail_at) {
+      return make_error(ErrorCode::kDataLoss, "tag mismatch");
+    }
+    EXPECT_EQ(out.size(), 4 + planned_.size());
+    std::memcpy(out.data(), "enc:", 4);
+    std::memcpy(out.data() + 4, planned_.data(), planned_.size());
+    return Status::Ok();
+  }
+  int plans = 0;
+  int32_t fail_at = -1;
+
+ private:
+  std::span<const uint8_t> planned_;
+  int32_t planned_offset_delta_ = -1;
+};
+
+TEST_P(RewriteEveryCodec, ValuesWrittenInPlaceGiveTheSameBatch) {
+  auto bytes = sample_batch(GetParam());
+  auto batch = parse_batch(bytes);
+  ASSERT_TRUE(batch.ok());
+  PrefixTransform through_a_buffer;
+  std::vector<uint8_t> expected;
+  ASSERT_TRUE(BatchRewriter().rewrite_values(*batch, through_a_buffer, expected).ok());
+
+  InPlacePrefixTransform in_place;
+  BatchRewriter rewriter;
+  std::vector<uint8_t> out{0x09};  // appended to
+  ASSERT_TRUE(rewriter.rewrite_values(*batch, in_place, out).ok());
+  EXPECT_EQ(in_place.plans, 4);
+  EXPECT_EQ(std::vector<uint8_t>(out.begin() + 1, out.end()), expected);
+  auto rewritten = parse_batch(std::span(out).subspan(1));  // CRC verified here
+  ASSERT_TRUE(rewritten.ok()) << rewritten.error().to_string();
+  auto after = records_of(*rewritten);
+  ASSERT_EQ(after.size(), 4u);
+  EXPECT_EQ(after[0].value, "enc:hello");
+  EXPECT_EQ(after[2].value, std::nullopt);
+  EXPECT_EQ(after[3].value, "enc:" + std::string(3000, 'z'));
+}
+
+TEST_P(RewriteEveryCodec, InPlaceWriteErrorAbortsAndAppendsNothing) {
+  auto bytes = sample_batch(GetParam());
+  auto batch = parse_batch(bytes);
+  ASSERT_TRUE(batch.ok());
+  InPlacePrefixTransform failing;
+  failing.fail_at = 5;  // the last record, after three were written
+  const std::vector<uint8_t> before = {7, 7, 7};
+  std::vector<uint8_t> out = before;
+  auto s = BatchRewriter().rewrite_values(*batch, failing, out);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, ErrorCode::kDataLoss);
   EXPECT_EQ(out, before);
 }
 
