@@ -57,9 +57,7 @@ int manage_local_kek(const kenc::keybroker::config::KeybrokerConfig& config,
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   std::string config_path;
   bool check_only = false;
   std::string create_kek, rotate_kek;
@@ -162,4 +160,17 @@ int main(int argc, char** argv) {
   }
   LOG(INFO) << "stopped";
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Anything not handled where it arose (configuration errors are, with their key) ends the
+  // daemon with its message in the log rather than with std::terminate.
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    LOG(ERROR) << "fatal: " << e.what();
+    return 1;
+  }
 }

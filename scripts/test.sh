@@ -7,6 +7,7 @@
 #                                   concurrency-heavy suites; then every fuzzer for 15 s
 #   scripts/test.sh --no-sanitize   skip both sanitizer passes
 #   scripts/test.sh --no-fuzz       skip the fuzzing pass (every libFuzzer target, 15 s each)
+#   scripts/test.sh --no-tidy       skip clang-tidy over the daemons' sources (about 4 minutes)
 #   scripts/test.sh -R REGEX        only the ctest tests matching REGEX (passed on to ctest)
 #   scripts/test.sh --faults        also the fault-injection tests (ctest label `faults`, about
 #                                   2 minutes); KENC_TEST_FAULTS=1 does the same (for .ci/run)
@@ -16,12 +17,14 @@ cd "$(dirname "$0")/.."
 sanitize=1
 faults=${KENC_TEST_FAULTS:-0}
 fuzz=1
+tidy=1
 ctest_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-sanitize) sanitize=0 ;;
     --faults) faults=1 ;;
     --no-fuzz) fuzz=0 ;;
+    --no-tidy) tidy=0 ;;
     *) ctest_args+=("$1") ;;
   esac
   shift
@@ -61,6 +64,11 @@ tsan_unit_targets=(common_unit_tests crypto_unit_tests proxy_unit_tests record_e
   keybroker_unit_tests keybroker_service_unit_tests)
 tsan_unit_tests='^(common_unit_tests|crypto_unit_tests|proxy_unit_tests|record_encryption_unit_tests|keybroker_unit_tests|keybroker_service_unit_tests)$'
 tsan_daemon_tests='^(keybroker_integration_tests|encryption_integration_tests)$'
+
+if [ $tidy -eq 1 ] && [ ${#ctest_args[@]} -eq 0 ]; then
+  echo "== clang-tidy over common/, proxy/ and keybroker/"
+  tools/check-tidy.sh build || status=$?
+fi
 
 if [ $sanitize -eq 1 ] && [ ${#ctest_args[@]} -eq 0 ]; then
   echo "== unit and integration tests under AddressSanitizer + UndefinedBehaviorSanitizer"

@@ -21,8 +21,8 @@ namespace kenc::crypto::detail {
 // holds key-stream and hash state between the library's internal steps: kept with the key (not
 // on the stack) so that it is wiped with it.
 struct GcmKeySchedule {
-  alignas(64) gcm_key_data key;
-  alignas(64) gcm_context_data context;
+  alignas(64) gcm_key_data key{};
+  alignas(64) gcm_context_data context{};
   IMB_MGR* manager = nullptr;  // the process's manager (below), never null once created
 };
 

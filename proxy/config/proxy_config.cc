@@ -222,8 +222,8 @@ Encryption parse_encryption(const Field& f) {
           static_cast<size_t>(get_int(cache.child("max_entries"), 1, 100'000'000));
     }
     if (cache.child("idle_ttl_ms").present()) {
-      e.dek_cache_idle_ttl =
-          std::chrono::milliseconds(get_int(cache.child("idle_ttl_ms"), 1000, 7 * 86400 * 1000LL));
+      e.dek_cache_idle_ttl = std::chrono::milliseconds(
+          get_int(cache.child("idle_ttl_ms"), 1000, int64_t{7} * 86400 * 1000));
     }
   }
   return e;
@@ -317,7 +317,7 @@ ProxyConfig parse_proxy_config(const YAML::Node& root) {
   }
   if (top.child("drain_timeout_ms").present()) {
     c.drain_timeout =
-        std::chrono::milliseconds(get_int(top.child("drain_timeout_ms"), 0, 3600 * 1000));
+        std::chrono::milliseconds(get_int(top.child("drain_timeout_ms"), 0, int64_t{3600} * 1000));
   }
   if (top.child("max_inflight_requests").present()) {
     c.max_inflight_requests =

@@ -35,9 +35,15 @@ Result<std::vector<uint8_t>> metadata_request_frame() {
   body.allow_auto_topic_creation = false;
   kafka::Writer writer;
   auto header_version = kafka::request_header_version(header.api_key, header.api_version);
-  if (!header_version.ok()) return header_version.error();
-  if (auto s = header.encode(writer, *header_version); !s.ok()) return s.error();
-  if (auto s = body.encode(writer, kMetadataVersion); !s.ok()) return s.error();
+  if (!header_version.ok()) {
+    return header_version.error();
+  }
+  if (auto s = header.encode(writer, *header_version); !s.ok()) {
+    return s.error();
+  }
+  if (auto s = body.encode(writer, kMetadataVersion); !s.ok()) {
+    return s.error();
+  }
   return make_frame(writer.bytes()).bytes;
 }
 
@@ -48,7 +54,9 @@ asio::awaitable<Status> ask(asio::any_io_executor executor, const HostPort& serv
   asio::ip::tcp::resolver resolver(executor);
   auto [rec, endpoints] =
       co_await resolver.async_resolve(server.host, std::to_string(server.port), kAsTuple);
-  if (rec) co_return make_error(ErrorCode::kUnavailable, server.to_string() + ": " + rec.message());
+  if (rec) {
+    co_return make_error(ErrorCode::kUnavailable, server.to_string() + ": " + rec.message());
+  }
   asio::ip::tcp::socket socket(executor);
   asio::steady_timer timeout(executor, std::chrono::seconds(10));
   auto connected =
@@ -74,27 +82,39 @@ asio::awaitable<Status> ask(asio::any_io_executor executor, const HostPort& serv
     }
   }
   auto frame = metadata_request_frame();
-  if (!frame.ok()) co_return frame.error();
+  if (!frame.ok()) {
+    co_return frame.error();
+  }
   // Not a braced list inside co_await: GCC 12 cannot put its backing array in the frame.
   std::vector<asio::const_buffer> buffers;
   buffers.push_back(asio::buffer(*frame));
   auto [wec, written] = co_await stream->write_all(buffers);
-  if (wec) co_return make_error(ErrorCode::kUnavailable, server.to_string() + ": " + wec.message());
+  if (wec) {
+    co_return make_error(ErrorCode::kUnavailable, server.to_string() + ": " + wec.message());
+  }
 
   FrameReader reader(kafka::kDefaultMaxFrameBytes);
-  std::vector<uint8_t> buffer(64 * 1024);
+  std::vector<uint8_t> buffer(size_t{64} * 1024);
   for (;;) {
     auto [ec, n] = co_await stream->read_some(buffer);
-    if (ec) co_return make_error(ErrorCode::kUnavailable, server.to_string() + ": " + ec.message());
+    if (ec) {
+      co_return make_error(ErrorCode::kUnavailable, server.to_string() + ": " + ec.message());
+    }
     auto used = reader.consume(std::span<const uint8_t>(buffer.data(), n));
-    if (!used.ok()) co_return used.error();
+    if (!used.ok()) {
+      co_return used.error();
+    }
     if (auto next = reader.take()) {
       auto payload = next->payload();
       kafka::Reader r(SharedBytes(std::vector<uint8_t>(payload.begin(), payload.end())));
       kafka::ResponseHeader header;
-      if (auto s = header.decode(r, 1); !s.ok()) co_return s;
+      if (auto s = header.decode(r, 1); !s.ok()) {
+        co_return s;
+      }
       kafka::MetadataResponse response;
-      if (auto s = response.decode(r, kMetadataVersion); !s.ok()) co_return s;
+      if (auto s = response.decode(r, kMetadataVersion); !s.ok()) {
+        co_return s;
+      }
       if (response.brokers.empty()) {
         co_return make_error(ErrorCode::kUnavailable, server.to_string() + ": no brokers listed");
       }
@@ -114,7 +134,9 @@ asio::awaitable<Status> discover_brokers(asio::any_io_executor executor,
   Status last = make_error(ErrorCode::kUnavailable, "no bootstrap servers");
   for (const auto& server : bootstrap.servers) {
     last = co_await ask(executor, server, bootstrap, map);
-    if (last.ok()) co_return last;
+    if (last.ok()) {
+      co_return last;
+    }
   }
   co_return last;
 }

@@ -61,7 +61,7 @@ asio::awaitable<std::vector<HostPort>> bootstrap_servers(std::vector<HostPort> s
 // answer.
 std::function<asio::awaitable<std::vector<HostPort>>(std::string)> sni_resolver(
     std::shared_ptr<BrokerAddressMap> map, UpstreamTarget bootstrap) {
-  return [map = std::move(map), bootstrap = std::move(bootstrap)](std::string server_name) {
+  return [map = std::move(map), bootstrap = std::move(bootstrap)](const std::string& server_name) {
     if (auto node = map->node_for_server_name(server_name)) {
       return resolve_broker(map, *node, bootstrap);
     }
@@ -149,20 +149,26 @@ ProxyServerOptions build_server_options(const config::ProxyConfig& config) {
     std::shared_ptr<asio::ssl::context> client_tls;
     if (vc.gateway.tls) {
       auto ctx = tls::make_server_context(*vc.gateway.tls);
-      if (!ctx.ok()) throw kenc::config::ConfigError(key + ".gateway.tls", ctx.error().message);
+      if (!ctx.ok()) {
+        throw kenc::config::ConfigError(key + ".gateway.tls", ctx.error().message);
+      }
       client_tls = *ctx;
     }
     std::shared_ptr<asio::ssl::context> upstream_tls;
     bool verify_hostname = true;
     if (vc.upstream_tls) {
       auto ctx = tls::make_client_context(*vc.upstream_tls);
-      if (!ctx.ok()) throw kenc::config::ConfigError(key + ".upstream_tls", ctx.error().message);
+      if (!ctx.ok()) {
+        throw kenc::config::ConfigError(key + ".upstream_tls", ctx.error().message);
+      }
       upstream_tls = *ctx;
       verify_hostname = vc.upstream_tls->verify_hostname;
     }
 
     auto map_or = BrokerAddressMap::from_gateway(vc.gateway, vc.gateway.bootstrap.port);
-    if (!map_or.ok()) throw kenc::config::ConfigError(key + ".gateway", map_or.error().message);
+    if (!map_or.ok()) {
+      throw kenc::config::ConfigError(key + ".gateway", map_or.error().message);
+    }
     auto map = std::make_shared<BrokerAddressMap>(std::move(map_or.value()));
     if (vc.gateway.port_per_broker) {
       report_brokers_out_of_range(*map, key, vc, unadvertised);
@@ -188,8 +194,9 @@ ProxyServerOptions build_server_options(const config::ProxyConfig& config) {
     VirtualClusterSpec bootstrap;
     bootstrap.name = vc.name;
     bootstrap.listen = to_net(vc.gateway.bootstrap);
-    for (const auto& s : vc.upstream_bootstrap_servers)
+    for (const auto& s : vc.upstream_bootstrap_servers) {
       bootstrap.upstream_servers.push_back(to_net(s));
+    }
     bootstrap.client_tls = client_tls;
     bootstrap.upstream_tls = upstream_tls;
     bootstrap.verify_upstream_hostname = verify_hostname;

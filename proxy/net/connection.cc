@@ -22,9 +22,9 @@ namespace {
 
 constexpr auto kAsTuple = asio::experimental::as_tuple(asio::use_awaitable);
 // Read granularity. Frames larger than this are assembled across reads.
-constexpr size_t kReadBufferBytes = 64 * 1024;
+constexpr size_t kReadBufferBytes = size_t{64} * 1024;
 // A frame with at least this many bytes still to come is read straight into its own buffer.
-constexpr size_t kDirectReadMinBytes = 16 * 1024;
+constexpr size_t kDirectReadMinBytes = size_t{16} * 1024;
 // At most this many frames go out in one gathered write.
 constexpr size_t kMaxFramesPerWrite = 64;
 
@@ -63,7 +63,7 @@ std::shared_ptr<Connection> Connection::create(asio::ip::tcp::socket client,
 }
 
 Connection::Connection(ByteStream client, std::shared_ptr<const ConnectionEnv> env,
-                       asio::any_io_executor executor)
+                       const asio::any_io_executor& executor)
     : env_(std::move(env)),
       executor_(executor),
       client_(std::move(client)),

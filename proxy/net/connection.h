@@ -100,7 +100,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Upstr
   asio::awaitable<Result<Frame>> send(Frame request) override;
 
   Connection(ByteStream client, std::shared_ptr<const ConnectionEnv> env,
-             asio::any_io_executor executor);
+             const asio::any_io_executor& executor);
 
  private:
   asio::awaitable<void> run();

@@ -196,7 +196,8 @@ Result<LocalKms::KekMap> LocalKms::read_key_file_locked() {
   // Every return below, early ones included, wipes the hex strings the document still holds.
   struct WipeOnExit {
     nlohmann::json& doc;
-    ~WipeOnExit() { wipe_json_strings(doc); }
+    // Cannot throw: wipe_json_strings() only takes a string's reference after is_string().
+    ~WipeOnExit() { wipe_json_strings(doc); }  // NOLINT(bugprone-exception-escape)
   } wipe_doc{doc};
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("keks") || !doc["keks"].is_object()) {
     return make_error(ErrorCode::kInvalidArgument, "local KMS key file " + path.string() +

@@ -33,7 +33,7 @@ Result<std::string> read_secret_file(const std::string& path, const char* what) 
   char chunk[256];
   for (size_t n; (n = std::fread(chunk, 1, sizeof chunk, file.get())) > 0;) {
     secret.append(chunk, n);
-    if (secret.size() > 64 * 1024) {
+    if (secret.size() > size_t{64} * 1024) {
       break;  // a token file is tiny; do not slurp a wrong path
     }
   }

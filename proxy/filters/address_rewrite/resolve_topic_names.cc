@@ -27,9 +27,15 @@ Result<Frame> metadata_request(const std::vector<kafka::Uuid>& ids) {
   body.allow_auto_topic_creation = false;
   kafka::Writer writer;
   auto header_version = kafka::request_header_version(header.api_key, header.api_version);
-  if (!header_version.ok()) return header_version.error();
-  if (auto s = header.encode(writer, *header_version); !s.ok()) return s.error();
-  if (auto s = body.encode(writer, kMetadataByIdVersion); !s.ok()) return s.error();
+  if (!header_version.ok()) {
+    return header_version.error();
+  }
+  if (auto s = header.encode(writer, *header_version); !s.ok()) {
+    return s.error();
+  }
+  if (auto s = body.encode(writer, kMetadataByIdVersion); !s.ok()) {
+    return s.error();
+  }
   return make_frame(writer.bytes());
 }
 
@@ -38,11 +44,17 @@ Status learn_from(const Frame& frame, TopicIdMap& map) {
   kafka::Reader reader(SharedBytes(std::vector<uint8_t>(payload.begin(), payload.end())));
   auto header_version =
       kafka::response_header_version(kafka::MetadataResponse::kApiKey, kMetadataByIdVersion);
-  if (!header_version.ok()) return header_version.error();
+  if (!header_version.ok()) {
+    return header_version.error();
+  }
   kafka::ResponseHeader header;
-  if (auto s = header.decode(reader, *header_version); !s.ok()) return s;
+  if (auto s = header.decode(reader, *header_version); !s.ok()) {
+    return s;
+  }
   kafka::MetadataResponse response;
-  if (auto s = response.decode(reader, kMetadataByIdVersion); !s.ok()) return s;
+  if (auto s = response.decode(reader, kMetadataByIdVersion); !s.ok()) {
+    return s;
+  }
   for (const auto& topic : response.topics) {
     if (topic.error_code == 0 && topic.name) {
       map.learn(topic.topic_id, *topic.name);

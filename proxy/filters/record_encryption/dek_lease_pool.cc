@@ -234,7 +234,8 @@ void DekLeasePool::reserve(const std::string& kek_alias, uint64_t count, const s
     }
   }
   if (answered) {
-    done(std::move(immediate));
+    // `done` was moved only on the path that leaves `answered` false.
+    done(std::move(immediate));  // NOLINT(bugprone-use-after-move)
     return;
   }
   if (ask) {

@@ -330,6 +330,7 @@ TEST_F(VaultKmsAppRoleTest, ConcurrentCallsShareOneLogin) {
   });
   VaultKms kms(approle_config(server));
   std::vector<std::thread> threads;
+  threads.reserve(4);
   std::atomic<int> ok{0};
   for (int i = 0; i < 4; ++i) {
     threads.emplace_back([&] {
