@@ -6,6 +6,20 @@
 
 namespace kenc::kafka::records {
 
+Result<ValueAction> ValueTransform::transform(const BatchHeader& batch, const RecordView& record,
+                                              std::vector<uint8_t>& new_value) {
+  size_t value_size = 0;
+  auto action = plan_value(batch, record, value_size);
+  if (!action.ok() || *action != ValueAction::kReplaced) {
+    return action;
+  }
+  new_value.resize(value_size);
+  if (Status s = write_value(new_value); !s.ok()) {
+    return s.error();
+  }
+  return ValueAction::kReplaced;
+}
+
 Status BatchRewriter::records_section(const BatchView& batch, std::span<const uint8_t>& section) {
   if (batch.header.codec() == Codec::kNone) {
     section = batch.payload;

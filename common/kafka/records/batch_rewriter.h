@@ -25,8 +25,10 @@ enum class ValueAction : uint8_t {
 class ValueTransform {
  public:
   virtual ~ValueTransform() = default;
+  // Every transform overrides either this or the two-step form below (values_in_place(),
+  // plan_value(), write_value()); by default this one runs the two steps into `new_value`.
   virtual Result<ValueAction> transform(const BatchHeader& batch, const RecordView& record,
-                                        std::vector<uint8_t>& new_value) = 0;
+                                        std::vector<uint8_t>& new_value);
 
   // Optional: whether this record needs transform() at all. rewrite_values_if_needed() asks it
   // for every record first and leaves a batch in which no record needs it untouched.

@@ -57,20 +57,6 @@ Status EncryptTransform::write_value(std::span<uint8_t> out) {
   return Status::Ok();
 }
 
-Result<ValueAction> EncryptTransform::transform(const BatchHeader& batch, const RecordView& record,
-                                                std::vector<uint8_t>& new_value) {
-  size_t value_size = 0;
-  auto action = plan_value(batch, record, value_size);
-  if (!action.ok() || *action != ValueAction::kReplaced) {
-    return action;
-  }
-  new_value.resize(value_size);
-  if (Status s = write_value(new_value); !s.ok()) {
-    return s.error();
-  }
-  return ValueAction::kReplaced;
-}
-
 bool EncryptTransform::rewrite_headers(const RecordView& record, ValueAction action,
                                        std::vector<uint8_t>& new_headers) {
   if (action != ValueAction::kReplaced) {
@@ -160,20 +146,6 @@ Status DecryptTransform::write_value(std::span<uint8_t> out) {
   ++decrypted_;
   failed_offset_ = -1;
   return Status::Ok();
-}
-
-Result<ValueAction> DecryptTransform::transform(const BatchHeader& batch, const RecordView& record,
-                                                std::vector<uint8_t>& new_value) {
-  size_t value_size = 0;
-  auto action = plan_value(batch, record, value_size);
-  if (!action.ok() || *action != ValueAction::kReplaced) {
-    return action;
-  }
-  new_value.resize(value_size);
-  if (Status s = write_value(new_value); !s.ok()) {
-    return s.error();
-  }
-  return ValueAction::kReplaced;
 }
 
 bool DecryptTransform::rewrite_headers(const RecordView& record, ValueAction action,

@@ -36,9 +36,6 @@ class EncryptTransform final : public kafka::records::ValueTransform {
         iv_end_(first_iv.counter + iv_count),
         encrypt_headers_(encrypt_headers) {}
 
-  Result<kafka::records::ValueAction> transform(const kafka::records::BatchHeader& batch,
-                                                const kafka::records::RecordView& record,
-                                                std::vector<uint8_t>& new_value) override;
   bool rewrite_headers(const kafka::records::RecordView& record, kafka::records::ValueAction action,
                        std::vector<uint8_t>& new_headers) override;
   // The cipher record is written straight into the rebuilt batch.
@@ -76,9 +73,6 @@ class DecryptTransform final : public kafka::records::ValueTransform {
   explicit DecryptTransform(FindDek find_dek) : find_dek_(std::move(find_dek)) {}
 
   bool needs_rewrite(const kafka::records::RecordView& record) override;
-  Result<kafka::records::ValueAction> transform(const kafka::records::BatchHeader& batch,
-                                                const kafka::records::RecordView& record,
-                                                std::vector<uint8_t>& new_value) override;
   bool rewrite_headers(const kafka::records::RecordView& record, kafka::records::ValueAction action,
                        std::vector<uint8_t>& new_headers) override;
   // Version 1 values are decrypted straight into the rebuilt batch.
@@ -105,7 +99,7 @@ class DecryptTransform final : public kafka::records::ValueTransform {
   DekPtr last_dek_;
   std::vector<uint8_t> missing_edek_;
   bool missing_dek_ = false;
-  // The `kenc` header of the record being transformed, found once for transform() and
+  // The `kenc` header of the record being transformed, found once for plan_value() and
   // rewrite_headers().
   CipherHeader cipher_header_;
   // The record planned by plan_value(), for write_value().

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -250,6 +251,49 @@ TEST_P(RewriteEveryCodec, InPlaceWriteErrorAbortsAndAppendsNothing) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, ErrorCode::kDataLoss);
   EXPECT_EQ(out, before);
+}
+
+TEST(Rewrite, TransformDefaultsToTheTwoSteps) {
+  // Only the two-step form: transform() still works, through a buffer.
+  class UpperCase : public ValueTransform {
+   public:
+    bool values_in_place() const override { return true; }
+    Result<ValueAction> plan_value(const BatchHeader&, const RecordView& record,
+                                   size_t& value_size) override {
+      if (record.value.is_null()) {
+        return ValueAction::kUnchanged;
+      }
+      value_ = record.value.bytes();
+      value_size = value_.size();
+      return ValueAction::kReplaced;
+    }
+    Status write_value(std::span<uint8_t> out) override {
+      for (size_t i = 0; i < value_.size(); ++i) {
+        out[i] = static_cast<uint8_t>(std::toupper(value_[i]));
+      }
+      return Status::Ok();
+    }
+
+   private:
+    std::span<const uint8_t> value_;
+  } upper;
+  auto bytes = sample_batch(Codec::kNone);
+  auto batch = parse_batch(bytes);
+  ASSERT_TRUE(batch.ok());
+  RecordReader reader(batch->payload, batch->header.record_count);
+  RecordView record;
+  ASSERT_TRUE(reader.next(record));  // "hello"
+  std::vector<uint8_t> new_value;
+  auto action = upper.transform(batch->header, record, new_value);
+  ASSERT_TRUE(action.ok());
+  EXPECT_EQ(*action, ValueAction::kReplaced);
+  EXPECT_EQ(std::string(new_value.begin(), new_value.end()), "HELLO");
+  ASSERT_TRUE(reader.next(record));  // null value
+  new_value.clear();
+  action = upper.transform(batch->header, record, new_value);
+  ASSERT_TRUE(action.ok());
+  EXPECT_EQ(*action, ValueAction::kUnchanged);
+  EXPECT_TRUE(new_value.empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(AllCodecs, RewriteEveryCodec,
