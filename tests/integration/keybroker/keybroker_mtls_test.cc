@@ -397,7 +397,8 @@ TEST_F(KeybrokerMtlsTest, HostileCallersLeaveTheDaemonAndOtherClientsUnaffected)
   EXPECT_EQ(refused.load(), 8) << "a caller without a valid certificate got a DEK";
   EXPECT_EQ(good_leases, 50);
   auto fresh = world_->client(port(), kProxyId);
-  EXPECT_TRUE(lease(*fresh, "orders", topic()).ok()) << "the daemon stopped serving";
+  EXPECT_TRUE(lease(*fresh, "orders", topic()).ok()) << "the daemon stopped serving; its log:\n"
+                                                     << daemon_->log();
 }
 
 TEST_F(KeybrokerMtlsTest, AnExpiredCertificateIsRejected) {
