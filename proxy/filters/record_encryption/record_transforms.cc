@@ -129,7 +129,7 @@ Result<ValueAction> DecryptTransform::plan_value(const BatchHeader& batch, const
   if (!parts.ok()) {
     return parts.error();
   }
-  decrypted_headers_.assign(parts->encoded_headers.begin(), parts->encoded_headers.end());
+  decrypted_headers_ = parts->encoded_headers;
   decrypted_value_ = parts->value;
   value_size = decrypted_value_.size();
   return ValueAction::kReplaced;

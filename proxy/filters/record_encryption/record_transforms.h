@@ -105,9 +105,9 @@ class DecryptTransform final : public kafka::records::ValueTransform {
   // The record planned by plan_value(), for write_value().
   crypto::CipherRecordView parsed_;
   crypto::AesGcmDecryptor* decryptor_ = nullptr;
-  // Version 2 records: the decrypted headers and value, and the headers to write back.
+  // Version 2 records: the decrypted headers and value, and the two parts of it written back.
   std::vector<uint8_t> plaintext_;
-  std::vector<uint8_t> decrypted_headers_;
+  std::span<const uint8_t> decrypted_headers_;
   std::span<const uint8_t> decrypted_value_;
   bool headers_decrypted_ = false;
   int64_t failed_offset_ = -1;
