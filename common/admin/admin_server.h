@@ -16,7 +16,7 @@ struct AdminServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 0;  // 0: pick a free port (tests); port() tells which
   // A request (request line + headers) larger than this gets 431 and the connection closes.
-  size_t max_request_bytes = 8 * 1024;
+  size_t max_request_bytes = size_t{8} * 1024;
   // A client that has not sent a full request and read the answer by then is disconnected.
   std::chrono::milliseconds request_timeout{5000};
   // Connections beyond this are closed at once, so a flood cannot exhaust the process.

@@ -83,7 +83,9 @@ class Family {
   template <typename Fn>
   void for_each(Fn&& fn) const {
     std::lock_guard lock(mutex_);
-    for (const auto& [values, metric] : series_) fn(values, *metric);
+    for (const auto& [values, metric] : series_) {
+      fn(values, *metric);
+    }
   }
 
  private:

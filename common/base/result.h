@@ -24,7 +24,7 @@ enum class ErrorCode {
 const char* error_code_name(ErrorCode code);
 
 struct Error {
-  ErrorCode code;
+  ErrorCode code = ErrorCode::kInternal;
   std::string message;
 
   std::string to_string() const { return std::string(error_code_name(code)) + ": " + message; }

@@ -65,7 +65,9 @@ struct KeyBrokerConnection {
 };
 
 // The record-encryption filter of a virtual cluster (proxy/filters/record_encryption/).
-struct Encryption {
+// Assigned only while the configuration is read (start-up, where exceptions are the error
+// path): YAML::Node's assignment is not noexcept.
+struct Encryption {  // NOLINT(bugprone-exception-escape)
   KeyBrokerConnection key_broker;
   // The `topics` block, validated and compiled by record_encryption::TopicPolicy::from_yaml
   // when the filter is built (so --check-config checks it too).
@@ -99,7 +101,7 @@ struct ProxyConfig {
   // Per connection and direction: a reader stops reading while this many requests are in
   // flight, or while this many bytes wait to be written to the other side.
   size_t max_inflight_requests = 512;
-  size_t max_queued_bytes = 8 * 1024 * 1024;
+  size_t max_queued_bytes = size_t{8} * 1024 * 1024;
   std::optional<AdminListener> admin;
   std::vector<VirtualCluster> virtual_clusters;
 };

@@ -43,7 +43,7 @@ struct ConnectionLimits {
   // by a filter) and not yet written to the client. When reached, the proxy stops reading from
   // the side that sends them, so memory per connection stays near this figure (plus one frame
   // per direction) whatever the frame sizes.
-  size_t max_queued_bytes = 8 * 1024 * 1024;
+  size_t max_queued_bytes = size_t{8} * 1024 * 1024;
   // A connection with no traffic in either direction for this long is closed. Zero: never.
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(10)};
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
@@ -88,7 +88,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Upstr
   static std::shared_ptr<Connection> create(asio::ip::tcp::socket client,
                                             asio::ssl::context* client_tls,
                                             std::shared_ptr<const ConnectionEnv> env);
-  ~Connection();
+  ~Connection() override;
 
   // Starts the connection's coroutines (call once).
   void start();

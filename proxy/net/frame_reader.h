@@ -73,7 +73,7 @@ class FrameReader {
   Sizing sizing_;
   uint8_t prefix_[kafka::kFrameSizeBytes] = {};
   size_t prefix_filled_ = 0;  // 0..4; 4 means `current_` is sized and being filled
-  static constexpr size_t kInitialFrameCapacity = 64 * 1024;
+  static constexpr size_t kInitialFrameCapacity = size_t{64} * 1024;
   Frame current_;
   size_t expected_ = 0;  // prefix + declared payload size of the frame being read
   size_t filled_ = 0;    // bytes of `current_.bytes` written so far

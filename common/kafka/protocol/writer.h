@@ -30,7 +30,9 @@ class Writer {
 
   // Makes room for `bytes` more without reallocating (e.g. a message's encoded_size()).
   void reserve(size_t bytes) {
-    if (!counting_) out_.reserve(out_.size() + bytes);
+    if (!counting_) {
+      out_.reserve(out_.size() + bytes);
+    }
   }
 
   // Bytes written (or counted) so far.

@@ -17,7 +17,9 @@ inline void store_be16(uint8_t* p, uint16_t v) {
   p[1] = static_cast<uint8_t>(v);
 }
 inline void store_be32(uint8_t* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (24 - 8 * i));
+  for (int i = 0; i < 4; ++i) {
+    p[i] = static_cast<uint8_t>(v >> (24 - 8 * i));
+  }
 }
 inline void store_be64(uint8_t* p, uint64_t v) {
   store_be32(p, static_cast<uint32_t>(v >> 32));

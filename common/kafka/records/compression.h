@@ -16,7 +16,7 @@ const char* codec_name(Codec codec);
 
 // The default ceiling on what one batch may decompress to. A batch that would grow past the
 // ceiling is rejected (a decompression bomb), never allocated.
-inline constexpr size_t kDefaultMaxDecompressedBytes = 64 * 1024 * 1024;
+inline constexpr size_t kDefaultMaxDecompressedBytes = size_t{64} * 1024 * 1024;
 
 // Decompresses `in` and appends the result to `out`. Snappy input may be raw or in the xerial
 // framing Java clients write; lz4 input is the lz4 frame format; zstd frames may lack a content

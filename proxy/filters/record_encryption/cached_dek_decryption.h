@@ -38,9 +38,9 @@ struct CachedDecryptionResult {
 struct CachedDecryptionOptions {
   // Responses with fewer bytes to decrypt than this are not split (handing work to another
   // thread costs a few microseconds).
-  size_t min_split_bytes = 256 * 1024;
+  size_t min_split_bytes = size_t{256} * 1024;
   // The smallest chunk a partition is cut into when splitting.
-  size_t min_chunk_bytes = 64 * 1024;
+  size_t min_chunk_bytes = size_t{64} * 1024;
 };
 
 struct CachedDecryptionStats {

@@ -71,7 +71,7 @@ class TopicPolicy {
  private:
   enum class MatchKind { kExact, kPrefix, kRegex };
   struct Rule {
-    MatchKind kind;
+    MatchKind kind = MatchKind::kExact;
     std::string pattern;
     std::shared_ptr<const re2::RE2> regex;  // kRegex only; RE2 matching is thread-safe
     bool plaintext = false;
