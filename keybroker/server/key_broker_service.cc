@@ -1,12 +1,15 @@
 #include "keybroker/server/key_broker_service.h"
 
 #include <glog/logging.h>
+#include <grpcpp/impl/rpc_service_method.h>
+#include <grpcpp/support/method_handler.h>
 #include <openssl/crypto.h>
 
 #include <algorithm>
 
 #include "common/crypto/edek.h"
 #include "keybroker/auth/caller_identity.h"
+#include "proto/kenc/keybroker/v1/wiped_key_messages.h"
 
 namespace kenc::keybroker::server {
 namespace {
@@ -101,6 +104,40 @@ ServiceMetrics::ServiceMetrics(admin::MetricsRegistry& registry)
                                        {"operation", "outcome"})),
       latency(registry.histogram_family("kenc_keybroker_request_seconds",
                                         "Key broker request latency", {"operation"})) {}
+
+KeyBrokerService::KeyBrokerService(const config::KeybrokerConfig& config, dek::DekManager& deks,
+                                   audit::AuditLog& audit, ServiceMetrics* metrics)
+    : config_(config), deks_(deks), audit_(audit), metrics_(metrics) {
+  using grpc::internal::RpcMethod;
+  using grpc::internal::RpcMethodHandler;
+  using grpc::internal::RpcServiceMethod;
+  // What the generated service's constructor does, with the wiping response types: gRPC then
+  // serializes each response through their SerializationTraits and destroys them after sending.
+  AddMethod(new RpcServiceMethod(
+      v1::kLeaseDekMethod, RpcMethod::NORMAL_RPC,
+      new RpcMethodHandler<KeyBrokerService, v1::LeaseDekRequest, v1::WipedLeaseDekResponse>(
+          [](KeyBrokerService* service, grpc::ServerContext* context,
+             const v1::LeaseDekRequest* request, v1::WipedLeaseDekResponse* response) {
+            return service->LeaseDek(context, request, &response->message);
+          },
+          this)));
+  AddMethod(new RpcServiceMethod(
+      v1::kUnwrapDekMethod, RpcMethod::NORMAL_RPC,
+      new RpcMethodHandler<KeyBrokerService, v1::UnwrapDekRequest, v1::WipedUnwrapDekResponse>(
+          [](KeyBrokerService* service, grpc::ServerContext* context,
+             const v1::UnwrapDekRequest* request, v1::WipedUnwrapDekResponse* response) {
+            return service->UnwrapDek(context, request, &response->message);
+          },
+          this)));
+  AddMethod(new RpcServiceMethod(
+      v1::kResolveAliasMethod, RpcMethod::NORMAL_RPC,
+      new RpcMethodHandler<KeyBrokerService, v1::ResolveAliasRequest, v1::ResolveAliasResponse>(
+          [](KeyBrokerService* service, grpc::ServerContext* context,
+             const v1::ResolveAliasRequest* request, v1::ResolveAliasResponse* response) {
+            return service->ResolveAlias(context, request, response);
+          },
+          this)));
+}
 
 grpc::StatusCode grpc_code_for(ErrorCode code) {
   switch (code) {

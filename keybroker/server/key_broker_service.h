@@ -1,9 +1,10 @@
 #pragma once
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/service_type.h>
 
 #include "common/admin/metrics.h"
-#include "kenc/keybroker/v1/keybroker.grpc.pb.h"
+#include "kenc/keybroker/v1/keybroker.pb.h"
 #include "keybroker/audit/audit_log.h"
 #include "keybroker/config/keybroker_config.h"
 #include "keybroker/dek/dek_manager.h"
@@ -24,18 +25,21 @@ struct ServiceMetrics {
 //
 // Handlers run on gRPC's synchronous-server threads; KMS calls run on the DEK manager's own pool,
 // so a slow KMS holds a handler at most until the call's deadline.
-class KeyBrokerService final : public kenc::keybroker::v1::KeyBroker::Service {
+//
+// The methods are registered by hand rather than through the generated KeyBroker::Service, so
+// that the two responses carrying a DEK are serialized into wiped buffers
+// (proto/kenc/keybroker/v1/wiped_key_messages.h); the wire format is the .proto's.
+class KeyBrokerService final : public grpc::Service {
  public:
   KeyBrokerService(const config::KeybrokerConfig& config, dek::DekManager& deks,
-                   audit::AuditLog& audit, ServiceMetrics* metrics = nullptr)
-      : config_(config), deks_(deks), audit_(audit), metrics_(metrics) {}
+                   audit::AuditLog& audit, ServiceMetrics* metrics = nullptr);
 
   grpc::Status LeaseDek(grpc::ServerContext* context, const v1::LeaseDekRequest* request,
-                        v1::LeaseDekResponse* response) override;
+                        v1::LeaseDekResponse* response);
   grpc::Status UnwrapDek(grpc::ServerContext* context, const v1::UnwrapDekRequest* request,
-                         v1::UnwrapDekResponse* response) override;
+                         v1::UnwrapDekResponse* response);
   grpc::Status ResolveAlias(grpc::ServerContext* context, const v1::ResolveAliasRequest* request,
-                            v1::ResolveAliasResponse* response) override;
+                            v1::ResolveAliasResponse* response);
 
   // The identity used for callers in insecure plaintext development mode.
   static constexpr const char* kPlaintextIdentity = "insecure-plaintext";

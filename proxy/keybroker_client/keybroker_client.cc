@@ -1,12 +1,14 @@
 #include "proxy/keybroker_client/keybroker_client.h"
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/support/client_callback.h>
 #include <openssl/crypto.h>
 
 #include <fstream>
 #include <sstream>
 
-#include "kenc/keybroker/v1/keybroker.grpc.pb.h"
+#include "kenc/keybroker/v1/keybroker.pb.h"
+#include "proto/kenc/keybroker/v1/wiped_key_messages.h"
 
 namespace kenc::proxy::keybroker_client {
 namespace {
@@ -68,8 +70,19 @@ crypto::SecureBytes take_key(std::string* s) {
 
 }  // namespace
 
+// Calls are made without the generated stub so that the DEK-carrying responses are received
+// into wiped buffers (proto/kenc/keybroker/v1/wiped_key_messages.h).
 struct KeyBrokerClient::Impl {
-  std::unique_ptr<v1::KeyBroker::Stub> stub;
+  explicit Impl(std::shared_ptr<grpc::Channel> c)
+      : channel(std::move(c)),
+        lease_method(v1::kLeaseDekMethod, grpc::internal::RpcMethod::NORMAL_RPC, channel),
+        unwrap_method(v1::kUnwrapDekMethod, grpc::internal::RpcMethod::NORMAL_RPC, channel),
+        resolve_method(v1::kResolveAliasMethod, grpc::internal::RpcMethod::NORMAL_RPC, channel) {}
+
+  std::shared_ptr<grpc::Channel> channel;
+  const grpc::internal::RpcMethod lease_method;
+  const grpc::internal::RpcMethod unwrap_method;
+  const grpc::internal::RpcMethod resolve_method;
   std::chrono::milliseconds deadline{};
   bool wait_for_ready = true;
   std::mutex mu;
@@ -149,8 +162,7 @@ Result<std::unique_ptr<KeyBrokerClient>> KeyBrokerClient::create(
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   auto channel = grpc::CreateCustomChannel(options.target, credentials, args);
-  auto impl = std::make_unique<Impl>();
-  impl->stub = v1::KeyBroker::NewStub(channel);
+  auto impl = std::make_unique<Impl>(std::move(channel));
   impl->deadline = options.deadline;
   impl->wait_for_ready = options.wait_for_ready;
   return std::unique_ptr<KeyBrokerClient>(new KeyBrokerClient(std::move(impl)));
@@ -159,18 +171,20 @@ Result<std::unique_ptr<KeyBrokerClient>> KeyBrokerClient::create(
 void KeyBrokerClient::lease_dek(const std::string& kek_alias, const std::string& topic,
                                 uint64_t requested_encryptions,
                                 std::function<void(Result<DekLease>)> done) {
-  using CallT = Impl::Call<v1::LeaseDekRequest, v1::LeaseDekResponse>;
+  using CallT = Impl::Call<v1::LeaseDekRequest, v1::WipedLeaseDekResponse>;
   auto call = std::make_unique<CallT>();
   call->request.set_kek_alias(kek_alias);
   call->request.set_topic(topic);
   call->request.set_requested_encryptions(requested_encryptions);
-  auto* stub = impl_->stub.get();
-  impl_->start<v1::LeaseDekRequest, v1::LeaseDekResponse>(
+  auto* impl = impl_.get();
+  impl_->start<v1::LeaseDekRequest, v1::WipedLeaseDekResponse>(
       std::move(call),
-      [stub](CallT* c, std::function<void(grpc::Status)> cb) {
-        stub->async()->LeaseDek(&c->context, &c->request, &c->response, std::move(cb));
+      [impl](CallT* c, std::function<void(grpc::Status)> cb) {
+        grpc::internal::CallbackUnaryCall(impl->channel.get(), impl->lease_method, &c->context,
+                                          &c->request, &c->response, std::move(cb));
       },
-      [done = std::move(done)](const grpc::Status& status, v1::LeaseDekResponse& r) {
+      [done = std::move(done)](const grpc::Status& status, v1::WipedLeaseDekResponse& wrapped) {
+        v1::LeaseDekResponse& r = wrapped.message;
         if (!status.ok()) {
           return done(from_grpc(status));
         }
@@ -193,17 +207,19 @@ void KeyBrokerClient::lease_dek(const std::string& kek_alias, const std::string&
 
 void KeyBrokerClient::unwrap_dek(std::span<const uint8_t> edek, const std::string& topic,
                                  std::function<void(Result<UnwrappedDek>)> done) {
-  using CallT = Impl::Call<v1::UnwrapDekRequest, v1::UnwrapDekResponse>;
+  using CallT = Impl::Call<v1::UnwrapDekRequest, v1::WipedUnwrapDekResponse>;
   auto call = std::make_unique<CallT>();
   call->request.set_edek(edek.data(), edek.size());
   call->request.set_topic(topic);
-  auto* stub = impl_->stub.get();
-  impl_->start<v1::UnwrapDekRequest, v1::UnwrapDekResponse>(
+  auto* impl = impl_.get();
+  impl_->start<v1::UnwrapDekRequest, v1::WipedUnwrapDekResponse>(
       std::move(call),
-      [stub](CallT* c, std::function<void(grpc::Status)> cb) {
-        stub->async()->UnwrapDek(&c->context, &c->request, &c->response, std::move(cb));
+      [impl](CallT* c, std::function<void(grpc::Status)> cb) {
+        grpc::internal::CallbackUnaryCall(impl->channel.get(), impl->unwrap_method, &c->context,
+                                          &c->request, &c->response, std::move(cb));
       },
-      [done = std::move(done)](const grpc::Status& status, v1::UnwrapDekResponse& r) {
+      [done = std::move(done)](const grpc::Status& status, v1::WipedUnwrapDekResponse& wrapped) {
+        v1::UnwrapDekResponse& r = wrapped.message;
         if (!status.ok()) {
           return done(from_grpc(status));
         }
@@ -222,11 +238,12 @@ void KeyBrokerClient::resolve_alias(const std::string& kek_alias,
   using CallT = Impl::Call<v1::ResolveAliasRequest, v1::ResolveAliasResponse>;
   auto call = std::make_unique<CallT>();
   call->request.set_kek_alias(kek_alias);
-  auto* stub = impl_->stub.get();
+  auto* impl = impl_.get();
   impl_->start<v1::ResolveAliasRequest, v1::ResolveAliasResponse>(
       std::move(call),
-      [stub](CallT* c, std::function<void(grpc::Status)> cb) {
-        stub->async()->ResolveAlias(&c->context, &c->request, &c->response, std::move(cb));
+      [impl](CallT* c, std::function<void(grpc::Status)> cb) {
+        grpc::internal::CallbackUnaryCall(impl->channel.get(), impl->resolve_method, &c->context,
+                                          &c->request, &c->response, std::move(cb));
       },
       [done = std::move(done)](const grpc::Status& status, v1::ResolveAliasResponse& r) {
         if (!status.ok()) {

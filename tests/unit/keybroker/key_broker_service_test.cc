@@ -2,13 +2,18 @@
 // how KMS failures and slowness reach the caller.
 #include "keybroker/server/key_broker_service.h"
 
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <future>
+#include <thread>
 
+#include "kenc/keybroker/v1/keybroker.grpc.pb.h"
 #include "keybroker/kms/local/local_kms.h"
 #include "keybroker/server/grpc_server.h"
+#include "proto/kenc/keybroker/v1/wiped_key_messages.h"
 #include "proxy/keybroker_client/keybroker_client.h"
 #include "tests/unit/keybroker/temp_dir.h"
 
@@ -186,6 +191,68 @@ TEST_F(KeyBrokerServiceTest, OversizedAndMalformedEdeksAreRefused) {
   ASSERT_FALSE(truncated.ok());
   EXPECT_EQ(truncated.error().code, ErrorCode::kInvalidArgument) << truncated.error().to_string();
   EXPECT_TRUE(lease("orders").ok());  // and the broker carries on
+}
+
+// The service registers its methods by hand (wiped response buffers) and the proxy's client
+// calls without the generated stub; any client generated from the .proto must still work.
+TEST_F(KeyBrokerServiceTest, TheGeneratedStubOfTheProtoWorksAgainstTheService) {
+  auto stub = v1::KeyBroker::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(port_),
+                                                         grpc::InsecureChannelCredentials()));
+  v1::LeaseDekRequest lease_request;
+  lease_request.set_kek_alias("orders");
+  lease_request.set_topic("t");
+  v1::LeaseDekResponse leased;
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + 5s);
+    ASSERT_TRUE(stub->LeaseDek(&context, lease_request, &leased).ok());
+  }
+  EXPECT_EQ(leased.dek().size(), 32u);
+  EXPECT_FALSE(leased.edek().empty());
+  EXPECT_EQ(leased.kek_id(), "orders");
+
+  v1::UnwrapDekRequest unwrap_request;
+  unwrap_request.set_edek(leased.edek());
+  v1::UnwrapDekResponse unwrapped;
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + 5s);
+    ASSERT_TRUE(stub->UnwrapDek(&context, unwrap_request, &unwrapped).ok());
+  }
+  EXPECT_EQ(unwrapped.dek(), leased.dek());
+  EXPECT_EQ(unwrapped.dek_id(), leased.dek_id());
+
+  v1::ResolveAliasRequest resolve_request;
+  resolve_request.set_kek_alias("orders");
+  v1::ResolveAliasResponse resolved;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub->ResolveAlias(&context, resolve_request, &resolved).ok());
+  EXPECT_EQ(resolved.kek_id(), "orders");
+}
+
+// And the proxy's client unwraps what it leased (both DEK-carrying responses through the wiped
+// buffers on both sides).
+TEST_F(KeyBrokerServiceTest, TheClientUnwrapsWhatItLeased) {
+  const uint64_t wiped_before = v1::wiped_buffer_bytes_total();
+  auto leased = lease("orders");
+  ASSERT_TRUE(leased.ok()) << leased.error().to_string();
+  std::promise<Result<proxy::keybroker_client::UnwrappedDek>> p;
+  client_->unwrap_dek(leased->edek, "t", [&](auto r) { p.set_value(std::move(r)); });
+  auto unwrapped = p.get_future().get();
+  ASSERT_TRUE(unwrapped.ok()) << unwrapped.error().to_string();
+  EXPECT_EQ(unwrapped->dek_id, leased->dek_id);
+  EXPECT_TRUE(std::equal(unwrapped->dek.view().begin(), unwrapped->dek.view().end(),
+                         leased->dek.view().begin(), leased->dek.view().end()));
+  // The service sent both responses from wiped buffers: at least the two DEK fields (tag,
+  // length, 32 bytes) went through them. gRPC drops a buffer once its write completed, which
+  // may be just after the client has the response.
+  const uint64_t two_dek_fields = 2 * (2 + 32);
+  const auto give_up = std::chrono::steady_clock::now() + 5s;
+  while (v1::wiped_buffer_bytes_total() - wiped_before < two_dek_fields &&
+         std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_GE(v1::wiped_buffer_bytes_total() - wiped_before, two_dek_fields);
 }
 
 TEST_F(KeyBrokerServiceTest, ErrorCodesMapToGrpc) {
