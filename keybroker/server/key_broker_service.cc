@@ -105,38 +105,48 @@ ServiceMetrics::ServiceMetrics(admin::MetricsRegistry& registry)
       latency(registry.histogram_family("kenc_keybroker_request_seconds",
                                         "Key broker request latency", {"operation"})) {}
 
-KeyBrokerService::KeyBrokerService(const config::KeybrokerConfig& config, dek::DekManager& deks,
-                                   audit::AuditLog& audit, ServiceMetrics* metrics)
-    : config_(config), deks_(deks), audit_(audit), metrics_(metrics) {
+namespace {
+
+// The message a handler fills: the wrapped one for the DEK-carrying responses.
+template <typename Message>
+Message* message_of(v1::WipedKeyMessage<Message>* response) {
+  return &response->message;
+}
+template <typename Message>
+Message* message_of(Message* response) {
+  return response;
+}
+
+}  // namespace
+
+template <typename Request, typename Response, typename Message>
+void KeyBrokerService::add_unary_method(
+    const char* name,
+    grpc::Status (KeyBrokerService::*handler)(grpc::ServerContext*, const Request*, Message*)) {
   using grpc::internal::RpcMethod;
   using grpc::internal::RpcMethodHandler;
   using grpc::internal::RpcServiceMethod;
-  // What the generated service's constructor does, with the wiping response types: gRPC then
-  // serializes each response through their SerializationTraits and destroys them after sending.
-  AddMethod(new RpcServiceMethod(
-      v1::kLeaseDekMethod, RpcMethod::NORMAL_RPC,
-      new RpcMethodHandler<KeyBrokerService, v1::LeaseDekRequest, v1::WipedLeaseDekResponse>(
-          [](KeyBrokerService* service, grpc::ServerContext* context,
-             const v1::LeaseDekRequest* request, v1::WipedLeaseDekResponse* response) {
-            return service->LeaseDek(context, request, &response->message);
-          },
-          this)));
-  AddMethod(new RpcServiceMethod(
-      v1::kUnwrapDekMethod, RpcMethod::NORMAL_RPC,
-      new RpcMethodHandler<KeyBrokerService, v1::UnwrapDekRequest, v1::WipedUnwrapDekResponse>(
-          [](KeyBrokerService* service, grpc::ServerContext* context,
-             const v1::UnwrapDekRequest* request, v1::WipedUnwrapDekResponse* response) {
-            return service->UnwrapDek(context, request, &response->message);
-          },
-          this)));
-  AddMethod(new RpcServiceMethod(
-      v1::kResolveAliasMethod, RpcMethod::NORMAL_RPC,
-      new RpcMethodHandler<KeyBrokerService, v1::ResolveAliasRequest, v1::ResolveAliasResponse>(
-          [](KeyBrokerService* service, grpc::ServerContext* context,
-             const v1::ResolveAliasRequest* request, v1::ResolveAliasResponse* response) {
-            return service->ResolveAlias(context, request, response);
-          },
-          this)));
+  // What the generated service's constructor does, with the response type chosen here: gRPC
+  // serializes each response through its SerializationTraits and destroys it after sending.
+  AddMethod(
+      new RpcServiceMethod(name, RpcMethod::NORMAL_RPC,
+                           new RpcMethodHandler<KeyBrokerService, Request, Response>(
+                               [handler](KeyBrokerService* service, grpc::ServerContext* context,
+                                         const Request* request, Response* response) {
+                                 return (service->*handler)(context, request, message_of(response));
+                               },
+                               this)));
+}
+
+KeyBrokerService::KeyBrokerService(const config::KeybrokerConfig& config, dek::DekManager& deks,
+                                   audit::AuditLog& audit, ServiceMetrics* metrics)
+    : config_(config), deks_(deks), audit_(audit), metrics_(metrics) {
+  add_unary_method<v1::LeaseDekRequest, v1::WipedLeaseDekResponse>(v1::kLeaseDekMethod,
+                                                                   &KeyBrokerService::LeaseDek);
+  add_unary_method<v1::UnwrapDekRequest, v1::WipedUnwrapDekResponse>(v1::kUnwrapDekMethod,
+                                                                     &KeyBrokerService::UnwrapDek);
+  add_unary_method<v1::ResolveAliasRequest, v1::ResolveAliasResponse>(
+      v1::kResolveAliasMethod, &KeyBrokerService::ResolveAlias);
 }
 
 grpc::StatusCode grpc_code_for(ErrorCode code) {

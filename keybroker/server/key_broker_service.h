@@ -45,6 +45,12 @@ class KeyBrokerService final : public grpc::Service {
   static constexpr const char* kPlaintextIdentity = "insecure-plaintext";
 
  private:
+  // Registers `handler` under the full method `name`, its response sent as `Response`.
+  template <typename Request, typename Response, typename Message>
+  void add_unary_method(const char* name,
+                        grpc::Status (KeyBrokerService::*handler)(grpc::ServerContext*,
+                                                                  const Request*, Message*));
+
   std::string identity_of(const grpc::ServerContext& context) const;
   dek::DekManager::Clock::time_point deadline_of(const grpc::ServerContext& context) const;
 
