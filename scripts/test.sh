@@ -66,7 +66,7 @@ tsan_unit_tests='^(common_unit_tests|crypto_unit_tests|proxy_unit_tests|record_e
 tsan_daemon_tests='^(keybroker_integration_tests|encryption_integration_tests)$'
 
 if [ $tidy -eq 1 ] && [ ${#ctest_args[@]} -eq 0 ]; then
-  echo "== clang-tidy over common/, proxy/ and keybroker/"
+  echo "== clang-tidy over common/, proto/, proxy/ and keybroker/ (sources and our headers)"
   tools/check-tidy.sh build || status=$?
 fi
 
