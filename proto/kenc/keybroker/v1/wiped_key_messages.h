@@ -13,6 +13,11 @@
 //   - on the proxy, parses the received bytes and then wipes them in gRPC's receive buffers,
 // and the wrapper wipes the message's `dek` when it is destroyed. Copies inside the TLS layer's
 // own record buffers stay out of reach (docs/security.md).
+//
+// Registering and calling a method with a response type of our choosing goes through
+// grpc::internal (RpcMethodHandler, CallbackUnaryCall): the API the generated code itself is
+// written against, so it moves with gRPC releases as that code does; keybroker_service_unit_tests
+// exercise both sides and a generated client against the service.
 
 #include <grpcpp/impl/codegen/proto_utils.h>  // the traits of the other, plain messages
 #include <grpcpp/impl/serialization_traits.h>
