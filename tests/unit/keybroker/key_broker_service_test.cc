@@ -234,6 +234,7 @@ TEST_F(KeyBrokerServiceTest, TheGeneratedStubOfTheProtoWorksAgainstTheService) {
 // buffers on both sides).
 TEST_F(KeyBrokerServiceTest, TheClientUnwrapsWhatItLeased) {
   const uint64_t wiped_before = v1::wiped_buffer_bytes_total();
+  const uint64_t received_wiped_before = v1::wiped_received_bytes_total();
   auto leased = lease("orders");
   ASSERT_TRUE(leased.ok()) << leased.error().to_string();
   std::promise<Result<proxy::keybroker_client::UnwrappedDek>> p;
@@ -253,6 +254,8 @@ TEST_F(KeyBrokerServiceTest, TheClientUnwrapsWhatItLeased) {
     std::this_thread::sleep_for(1ms);
   }
   EXPECT_GE(v1::wiped_buffer_bytes_total() - wiped_before, two_dek_fields);
+  // And the client parsed both through the wiping deserializer (before its callbacks ran).
+  EXPECT_GE(v1::wiped_received_bytes_total() - received_wiped_before, two_dek_fields);
 }
 
 TEST_F(KeyBrokerServiceTest, ErrorCodesMapToGrpc) {

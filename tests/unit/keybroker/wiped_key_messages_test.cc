@@ -88,7 +88,9 @@ TEST(WipedKeyMessages, ParsesAReceivedMessageAndWipesItsBytes) {
   grpc::ByteBuffer buffer = received(pieces);
 
   v1::WipedLeaseDekResponse response;
+  const uint64_t wiped_before = v1::wiped_received_bytes_total();
   ASSERT_TRUE(Traits::Deserialize(&buffer, &response).ok());
+  EXPECT_EQ(v1::wiped_received_bytes_total() - wiped_before, wire.size());
   EXPECT_EQ(response.message.dek(), key_bytes());
   EXPECT_EQ(response.message.edek(), sent.edek());
   EXPECT_EQ(response.message.lease_number(), 7u);

@@ -11,6 +11,7 @@ namespace kenc::keybroker::v1 {
 namespace {
 
 std::atomic<uint64_t> wiped_bytes{0};
+std::atomic<uint64_t> wiped_received_bytes{0};
 
 // A slice's destroy function: runs when gRPC drops the last reference to the buffer.
 void wipe_and_free(void* buffer, size_t size) {
@@ -27,6 +28,10 @@ void wipe_string(std::string* s) {
 }
 
 uint64_t wiped_buffer_bytes_total() { return wiped_bytes.load(std::memory_order_relaxed); }
+
+uint64_t wiped_received_bytes_total() {
+  return wiped_received_bytes.load(std::memory_order_relaxed);
+}
 
 grpc::Status serialize_into_wiped_buffer(const google::protobuf::MessageLite& message,
                                          grpc::ByteBuffer* out) {
@@ -65,6 +70,7 @@ grpc::Status parse_and_wipe(grpc::ByteBuffer* in, google::protobuf::MessageLite*
   }
   for (auto& slice : slices) {
     OPENSSL_cleanse(const_cast<uint8_t*>(slice.begin()), slice.size());
+    wiped_received_bytes.fetch_add(slice.size(), std::memory_order_relaxed);
   }
   slices.clear();
   in->Clear();

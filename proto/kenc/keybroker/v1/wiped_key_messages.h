@@ -54,6 +54,9 @@ uint64_t wiped_buffer_bytes_total();
 // be reached.
 grpc::Status parse_and_wipe(grpc::ByteBuffer* in, google::protobuf::MessageLite* message);
 
+// Received bytes parse_and_wipe() has wiped so far in this process (for tests).
+uint64_t wiped_received_bytes_total();
+
 // A response message carrying a plaintext DEK in its `dek` field.
 template <typename Message>
 struct WipedKeyMessage {
