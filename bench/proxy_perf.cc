@@ -19,9 +19,15 @@
 // KENC_PERF_BASELINE_ENCRYPTS=1 as well, the baseline binary runs the encrypting proxy's
 // configuration instead (same key broker, its own topics under the encryption rule), to measure
 // a change to the encryption path the same way.
+//
+// Each run also says where the machine's CPU went while the tool measured (all cores busy, and
+// the shares of the proxy, the broker and the rest, mostly the tool's JVM), and each consume run
+// how many Fetch requests the consumer sent and the records per response (its own metrics), so
+// a ratio can be told apart as bound by CPU or by the wait for each fetch.
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -30,6 +36,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -72,6 +79,95 @@ ProcStat proc_stat_of(pid_t pid) {
   const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
   return {(std::stod(fields.at(11)) + std::stod(fields.at(12))) / ticks, std::stod(fields.at(7))};
 }
+
+// Where the machine's CPU went while a perf tool was measuring: all cores together (/proc/stat),
+// the proxy in the path and the broker, sampled every 20 ms by a thread so that a run's figures
+// cover the tool's measured window only (not its JVM start-up and JIT warm-up, which can take
+// longer than a short run). A window whose cores were busy nearly all the time was bound by
+// CPU: then whatever the proxy spends is taken from the broker and the client.
+class CpuSampler {
+ public:
+  struct Sample {
+    std::chrono::system_clock::time_point at;
+    double busy = 0, total = 0;       // seconds of all cores
+    std::vector<double> process_cpu;  // seconds, per watched pid
+  };
+
+  explicit CpuSampler(std::vector<pid_t> pids) : pids_(std::move(pids)) {
+    thread_ = std::thread([this] {
+      while (!stop_.load()) {
+        Sample sample = take();
+        {
+          std::lock_guard lock(mutex_);
+          samples_.push_back(std::move(sample));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
+  }
+  ~CpuSampler() {
+    stop_ = true;
+    thread_.join();
+  }
+  CpuSampler(const CpuSampler&) = delete;
+  CpuSampler& operator=(const CpuSampler&) = delete;
+
+  // "cores busy 97%: proxy 0.42, broker 0.61, rest 0.91 cores" over [from, to].
+  std::string describe(std::chrono::system_clock::time_point from,
+                       std::chrono::system_clock::time_point to, pid_t proxy_pid,
+                       pid_t broker_pid) {
+    std::lock_guard lock(mutex_);
+    const Sample* first = nullptr;
+    const Sample* last = nullptr;
+    for (const auto& sample : samples_) {
+      if (first == nullptr && sample.at >= from) first = &sample;
+      if (sample.at <= to) last = &sample;
+    }
+    if (first == nullptr || last == nullptr || last->total - first->total <= 0) {
+      return "cores busy ?";
+    }
+    const double wall = std::chrono::duration<double>(last->at - first->at).count();
+    const double busy = last->busy - first->busy;
+    auto cores_of = [&](pid_t pid) {
+      for (size_t i = 0; i < pids_.size(); ++i) {
+        if (pids_[i] == pid && pid != 0) {
+          return (last->process_cpu[i] - first->process_cpu[i]) / wall;
+        }
+      }
+      return 0.0;
+    };
+    const double proxy = cores_of(proxy_pid);
+    const double broker = cores_of(broker_pid);
+    char text[160];
+    std::snprintf(text, sizeof text, "cores busy %3.0f%%: proxy %.2f, broker %.2f, rest %.2f",
+                  100 * busy / (last->total - first->total), proxy, broker,
+                  busy / wall - proxy - broker);
+    return text;
+  }
+
+ private:
+  Sample take() const {
+    Sample sample;
+    sample.at = std::chrono::system_clock::now();
+    std::ifstream in("/proc/stat");
+    std::string cpu;
+    in >> cpu;  // the "cpu" line: every core together, in clock ticks
+    const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+    double value = 0;
+    for (int field = 0; field < 8 && in >> value; ++field) {
+      sample.total += value / ticks;
+      if (field != 3 && field != 4) sample.busy += value / ticks;  // not idle or iowait
+    }
+    for (pid_t pid : pids_) sample.process_cpu.push_back(proc_stat_of(pid).cpu_seconds);
+    return sample;
+  }
+
+  std::vector<pid_t> pids_;
+  std::mutex mutex_;
+  std::vector<Sample> samples_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
 
 double load_average() {
   double load = 0;
@@ -212,6 +308,8 @@ int main(int argc, char** argv) {
                                      "127.0.0.1:" + std::to_string(baseline_port)};
     const pid_t pid[] = {0, passthrough.pid(), stack.proxy(0).pid(),
                          baseline ? baseline->pid() : 0};
+    const pid_t broker_pid = cluster.broker_pid(0);
+    CpuSampler sampler({pid[kPassthrough], pid[kEncrypt], pid[kBaseline], broker_pid});
 
     std::printf(
         "proxy_perf: %ld records of 1 KiB / %ld of 100 B per run, %d rounds, %d proxy worker "
@@ -244,6 +342,13 @@ int main(int argc, char** argv) {
           const ProcStat before = proc_stat_of(pid[m]);
           auto r = kenc::testworld::run_producer_perf(bootstrap[m], po);
           const ProcStat after = proc_stat_of(pid[m]);
+          // The tool measures from its first send to its last acknowledgement, just before it
+          // exits.
+          const auto produce_end = std::chrono::system_clock::now();
+          const auto produce_start =
+              produce_end -
+              std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                  std::chrono::duration<double>(static_cast<double>(records) / r.records_per_sec));
           Run run{r.records_per_sec,
                   r.p50_ms,
                   r.p95_ms,
@@ -253,9 +358,10 @@ int main(int argc, char** argv) {
                   after.cpu_seconds - before.cpu_seconds};
           std::printf(
               "  %-9s produce %9.0f rec/s %7.2f MB/s  latency avg %6.1f p50 %4.0f p95 %4.0f "
-              "p99 %4.0f p99.9 %4.0f ms  proxy CPU %.2f s, %.0f minor faults\n",
+              "p99 %4.0f p99.9 %4.0f ms  proxy CPU %.2f s, %.0f minor faults; %s\n",
               kModeNames[m], r.records_per_sec, r.mb_per_sec, r.avg_latency_ms, r.p50_ms, r.p95_ms,
-              r.p99_ms, r.p999_ms, run.cpu_seconds, after.minor_faults - before.minor_faults);
+              r.p99_ms, r.p999_ms, run.cpu_seconds, after.minor_faults - before.minor_faults,
+              sampler.describe(produce_start, produce_end, pid[m], broker_pid).c_str());
           produce[m][size].push_back(run);
         }
         settle();
@@ -280,9 +386,16 @@ int main(int argc, char** argv) {
           co.topic = topic[m];
           co.messages = records;
           co.consumer_props = {{"auto.offset.reset", "earliest"}};
+          co.print_metrics = true;
           const ProcStat before = proc_stat_of(pid[m]);
           auto r = kenc::testworld::run_consumer_perf(bootstrap[m], co);
           const ProcStat after = proc_stat_of(pid[m]);
+          // The fetch window: the fetch time up to the tool's end.time (its exit if unreadable).
+          const auto consume_end =
+              r.end_epoch_ms > 0
+                  ? std::chrono::system_clock::time_point(std::chrono::milliseconds(r.end_epoch_ms))
+                  : std::chrono::system_clock::now();
+          const auto consume_start = consume_end - std::chrono::milliseconds(r.fetch_ms);
           if (r.messages < records) {
             throw std::runtime_error(std::string(kModeNames[m]) + " consumer read only " +
                                      std::to_string(r.messages) + " records");
@@ -292,9 +405,11 @@ int main(int argc, char** argv) {
           run.records_per_sec = r.fetch_messages_per_sec;
           run.cpu_seconds = after.cpu_seconds - before.cpu_seconds;
           std::printf(
-              "  %-9s consume %9.0f rec/s %7.2f MB/s  proxy CPU %.2f s, %.0f minor faults\n",
-              kModeNames[m], r.fetch_messages_per_sec, r.fetch_mb_per_sec, run.cpu_seconds,
-              after.minor_faults - before.minor_faults);
+              "  %-9s consume %9.0f rec/s %7.2f MB/s  %.0f fetches of %.0f records  proxy CPU "
+              "%.2f s, %.0f minor faults; %s\n",
+              kModeNames[m], r.fetch_messages_per_sec, r.fetch_mb_per_sec, r.fetch_requests,
+              r.records_per_fetch, run.cpu_seconds, after.minor_faults - before.minor_faults,
+              sampler.describe(consume_start, consume_end, pid[m], broker_pid).c_str());
           consume[m][size].push_back(run);
         }
       }

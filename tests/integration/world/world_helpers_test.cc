@@ -49,6 +49,23 @@ TEST(PerfParsers, ConsumerHeaderAndValuesAreParsedByName) {
   EXPECT_EQ(r->fetch_ms, 494);
   EXPECT_DOUBLE_EQ(r->fetch_mb_per_sec, 39.5369);
   EXPECT_DOUBLE_EQ(r->fetch_messages_per_sec, 40485.83);
+  // end.time is local time; whatever the zone, it is late 2026 with 58 ms past the second.
+  EXPECT_EQ(r->end_epoch_ms % 1000, 58);
+  EXPECT_GT(r->end_epoch_ms, int64_t{1795000000000});
+  EXPECT_LT(r->end_epoch_ms, int64_t{1796000000000});
+  EXPECT_EQ(r->fetch_requests, 0);  // no --print-metrics output
+  // With --print-metrics: the client-wide series, not the per-topic ones.
+  auto with_metrics = parse_consumer_perf(
+      output +
+      "\nMetric Name                                                        Value\n"
+      "consumer-fetch-manager-metrics:fetch-total:{client-id=perf-consumer-client}    : 56.000\n"
+      "consumer-fetch-manager-metrics:records-per-request-avg:{client-id=perf-consumer-client, "
+      "topic=t}   : 1.000\n"
+      "consumer-fetch-manager-metrics:records-per-request-avg:{client-id=perf-consumer-client}  "
+      "  : 27272.727\n");
+  ASSERT_TRUE(with_metrics.has_value());
+  EXPECT_DOUBLE_EQ(with_metrics->fetch_requests, 56);
+  EXPECT_DOUBLE_EQ(with_metrics->records_per_fetch, 27272.727);
   // A header without its values line, or garbage values, is no summary.
   EXPECT_FALSE(parse_consumer_perf(output.substr(0, output.rfind("2026-11-28 12:09:20"))));
   EXPECT_FALSE(parse_consumer_perf("start.time, data.consumed.in.nMsg\nx, y\n"));

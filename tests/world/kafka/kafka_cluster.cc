@@ -218,6 +218,10 @@ bool KafkaCluster::broker_running(size_t index) const {
   return processes_.at(index) && processes_[index]->running();
 }
 
+pid_t KafkaCluster::broker_pid(size_t index) const {
+  return broker_running(index) ? processes_[index]->pid() : 0;
+}
+
 void KafkaCluster::stop_broker(size_t index) {
   if (processes_.at(index)) processes_[index]->stop(std::chrono::seconds(30));
 }

@@ -68,6 +68,8 @@ class KafkaCluster {
   void kill_broker(size_t index);
   void start_broker(size_t index, std::chrono::seconds timeout = std::chrono::seconds(90));
   bool broker_running(size_t index) const;
+  // The broker's JVM process id (0 while it is stopped), for benchmarks that read its CPU time.
+  pid_t broker_pid(size_t index) const;
 
   // Blocks until the cluster's metadata lists `count` brokers (default: all), or throws.
   void wait_for_brokers(size_t count = 0, std::chrono::seconds timeout = std::chrono::seconds(90));

@@ -1,6 +1,7 @@
 #include "tests/world/kafka/kafka_perf.h"
 
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -71,6 +72,41 @@ std::optional<ProducerPerfResult> parse_producer_perf(const std::string& output)
   return std::nullopt;
 }
 
+// "2026-11-29 13:10:00:123" (ConsumerPerformance's time columns, in the JVM's local time zone,
+// which is the system's) to ms since the epoch; 0 if it does not parse.
+int64_t local_time_to_epoch_ms(const std::string& text) {
+  std::tm tm{};
+  int millis = 0;
+  if (std::sscanf(text.c_str(), "%d-%d-%d %d:%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &millis) != 7) {
+    return 0;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  tm.tm_isdst = -1;
+  const std::time_t seconds = std::mktime(&tm);
+  return seconds < 0 ? 0 : static_cast<int64_t>(seconds) * 1000 + millis;
+}
+
+// A fetch manager metric of the whole client from --print-metrics, e.g.
+// "consumer-fetch-manager-metrics:fetch-total:{client-id=perf-consumer-client}   : 56.000"
+// (the per-topic series carry a topic tag as well and are skipped); 0 when absent.
+double client_metric(const std::vector<std::string>& lines, const std::string& name) {
+  const std::string key = "consumer-fetch-manager-metrics:" + name + ":{client-id=";
+  for (const auto& line : lines) {
+    if (line.rfind(key, 0) != 0 || line.find("topic=") != std::string::npos) continue;
+    std::string value = line.substr(line.rfind(':') + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    value.erase(value.find_last_not_of(" \r") + 1);
+    try {
+      return to_double(value);
+    } catch (const std::exception&) {
+      return 0;
+    }
+  }
+  return 0;
+}
+
 std::optional<ConsumerPerfResult> parse_consumer_perf(const std::string& output) {
   const auto lines = lines_of(output);
   for (size_t i = 0; i + 1 < lines.size(); ++i) {
@@ -90,6 +126,9 @@ std::optional<ConsumerPerfResult> parse_consumer_perf(const std::string& output)
       r.fetch_ms = static_cast<int64_t>(to_double(field.at("fetch.time.ms")));
       r.fetch_mb_per_sec = to_double(field.at("fetch.MB.sec"));
       r.fetch_messages_per_sec = to_double(field.at("fetch.nMsg.sec"));
+      r.end_epoch_ms = local_time_to_epoch_ms(field.count("end.time") ? field["end.time"] : "");
+      r.fetch_requests = client_metric(lines, "fetch-total");
+      r.records_per_fetch = client_metric(lines, "records-per-request-avg");
       r.output = output;
       return r;
     } catch (const std::exception&) {
@@ -129,6 +168,7 @@ ConsumerPerfResult run_consumer_perf(const std::string& bootstrap,
     for (const auto& [k, v] : options.consumer_props) out << k << "=" << v << "\n";
     args.insert(args.end(), {"--consumer.config", config_file});
   }
+  if (options.print_metrics) args.push_back("--print-metrics");
   auto result = run_tool("org.apache.kafka.tools.ConsumerPerformance", args, options.timeout);
   if (!config_file.empty()) std::remove(config_file.c_str());
   auto parsed = parse_consumer_perf(result.output);

@@ -36,7 +36,8 @@ struct ProducerPerfResult {
 struct ConsumerPerfOptions {
   std::string topic;
   int64_t messages = 10000;
-  Properties consumer_props;  // written to a --consumer.config file (bootstrap added)
+  Properties consumer_props;   // written to a --consumer.config file (bootstrap added)
+  bool print_metrics = false;  // --print-metrics: the client's metrics after the summary
   std::chrono::milliseconds timeout = std::chrono::minutes(10);
 };
 
@@ -49,6 +50,12 @@ struct ConsumerPerfResult {
   int64_t fetch_ms = 0;
   double fetch_mb_per_sec = 0;
   double fetch_messages_per_sec = 0;
+  // When the tool stopped consuming (its end.time column, local time), in ms since the epoch;
+  // 0 if it could not be read.
+  int64_t end_epoch_ms = 0;
+  // With print_metrics: Fetch requests sent, and records per Fetch response (0 otherwise).
+  double fetch_requests = 0;
+  double records_per_fetch = 0;
   std::string output;
 };
 
