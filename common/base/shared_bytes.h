@@ -7,6 +7,8 @@
 #include <span>
 #include <vector>
 
+#include "common/base/byte_buffer.h"
+
 namespace kenc {
 
 // A read-only slice of a shared buffer. Decoded messages point into the frame they came from
@@ -15,10 +17,10 @@ namespace kenc {
 class SharedBytes {
  public:
   SharedBytes() = default;
-  explicit SharedBytes(std::vector<uint8_t> bytes)
-      : owner_(std::make_shared<const std::vector<uint8_t>>(std::move(bytes))),
-        view_(owner_->data(), owner_->size()) {}
-  SharedBytes(std::shared_ptr<const std::vector<uint8_t>> owner, std::span<const uint8_t> view)
+  explicit SharedBytes(std::vector<uint8_t> bytes) { own(std::move(bytes)); }
+  explicit SharedBytes(ByteBuffer bytes) { own(std::move(bytes)); }
+  // A view into memory that `owner` keeps alive (any buffer type).
+  SharedBytes(std::shared_ptr<const void> owner, std::span<const uint8_t> view)
       : owner_(std::move(owner)), view_(view) {}
 
   // A sub-slice sharing the same owner. `offset + length` must lie within this slice.
@@ -37,7 +39,14 @@ class SharedBytes {
   }
 
  private:
-  std::shared_ptr<const std::vector<uint8_t>> owner_;
+  template <typename Buffer>
+  void own(Buffer bytes) {
+    auto owner = std::make_shared<const Buffer>(std::move(bytes));
+    view_ = std::span<const uint8_t>(owner->data(), owner->size());
+    owner_ = std::move(owner);
+  }
+
+  std::shared_ptr<const void> owner_;
   std::span<const uint8_t> view_;
 };
 

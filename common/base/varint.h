@@ -22,7 +22,9 @@ inline size_t uvarint_size(uint64_t value) {
   return n;
 }
 
-inline void append_uvarint(std::vector<uint8_t>& out, uint64_t value) {
+// Appends to any byte vector (std::vector<uint8_t>, ByteBuffer).
+template <typename ByteVector>
+inline void append_uvarint(ByteVector& out, uint64_t value) {
   while (value >= 0x80) {
     out.push_back(static_cast<uint8_t>(value | 0x80));
     value >>= 7;

@@ -24,7 +24,7 @@ constexpr auto kAsTuple = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr int16_t kMetadataVersion = 12;  // flexible; supported by every Kafka 3.x and 4.x broker
 constexpr int32_t kCorrelationId = 1;
 
-Result<std::vector<uint8_t>> metadata_request_frame() {
+Result<ByteBuffer> metadata_request_frame() {
   kafka::RequestHeader header;
   header.api_key = kafka::MetadataRequest::kApiKey;
   header.api_version = kMetadataVersion;
@@ -87,7 +87,7 @@ asio::awaitable<Status> ask(asio::any_io_executor executor, const HostPort& serv
   }
   // Not a braced list inside co_await: GCC 12 cannot put its backing array in the frame.
   std::vector<asio::const_buffer> buffers;
-  buffers.push_back(asio::buffer(*frame));
+  buffers.push_back(asio::buffer(frame->data(), frame->size()));
   auto [wec, written] = co_await stream->write_all(buffers);
   if (wec) {
     co_return make_error(ErrorCode::kUnavailable, server.to_string() + ": " + wec.message());

@@ -412,7 +412,7 @@ asio::awaitable<void> Connection::upstream_writer() {
     while (!upstream_queue_.empty() && batch.size() < kMaxFramesPerWrite) {
       batch.push_back(std::move(upstream_queue_.front()));
       upstream_queue_.pop_front();
-      buffers.emplace_back(asio::buffer(batch.back().bytes));
+      buffers.emplace_back(asio::buffer(batch.back().bytes.data(), batch.back().bytes.size()));
     }
     writing_upstream_ = true;
     auto [ec, n] = co_await upstream_->write_all(buffers);
@@ -530,7 +530,7 @@ asio::awaitable<void> Connection::client_writer() {
       }
       batch.push_back(inflight_.pop_head());
       bytes += batch.back().bytes.size();
-      buffers.emplace_back(asio::buffer(batch.back().bytes));
+      buffers.emplace_back(asio::buffer(batch.back().bytes.data(), batch.back().bytes.size()));
     }
     client_writing_bytes_ = bytes;
     auto [ec, n] = co_await client_.write_all(buffers);

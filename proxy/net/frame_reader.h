@@ -6,6 +6,7 @@
 #include <span>
 #include <vector>
 
+#include "common/base/byte_buffer.h"
 #include "common/base/result.h"
 #include "common/kafka/frame.h"
 
@@ -14,7 +15,7 @@ namespace kenc::proxy {
 // One Kafka frame as it travelled on the wire: the 4-byte size prefix followed by the payload.
 // Keeping the prefix lets the proxy forward an unfiltered frame as its original bytes.
 struct Frame {
-  std::vector<uint8_t> bytes;
+  ByteBuffer bytes;  // not zeroed when grown: the reader writes every byte it adds
 
   std::span<const uint8_t> payload() const {
     return std::span<const uint8_t>(bytes).subspan(kafka::kFrameSizeBytes);
@@ -65,8 +66,8 @@ class FrameReader {
   void filled(size_t n);
 
  private:
-  // Makes current_.bytes at least `size` long (zero-filled), growing its capacity by doubling
-  // up to the declared frame size.
+  // Makes current_.bytes at least `size` long (the new bytes unwritten), growing its capacity by
+  // doubling up to the declared frame size.
   void grow_to(size_t size);
 
   int32_t max_frame_bytes_;

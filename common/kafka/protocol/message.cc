@@ -38,7 +38,8 @@ Result<std::vector<uint8_t>> Message::encode(int16_t version) const {
   if (Status s = encode(writer, version); !s.ok()) {
     return s.error();
   }
-  return writer.take_bytes();
+  const ByteBuffer& bytes = writer.bytes();
+  return std::vector<uint8_t>(bytes.begin(), bytes.end());
 }
 
 size_t Message::encoded_size(int16_t version) const {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/base/byte_buffer.h"
 #include "common/base/result.h"
 #include "common/base/shared_bytes.h"
 #include "common/kafka/protocol/types.h"
@@ -39,8 +40,8 @@ class Writer {
   size_t size() const { return counting_ ? counted_ : out_.size(); }
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }
-  const std::vector<uint8_t>& bytes() const { return out_; }
-  std::vector<uint8_t> take_bytes() { return std::move(out_); }
+  const ByteBuffer& bytes() const { return out_; }
+  ByteBuffer take_bytes() { return std::move(out_); }
 
   void fail(ErrorCode code, std::string message);
   // The field cannot be carried by this version and holds a value other than its default.
@@ -98,7 +99,7 @@ class Writer {
  private:
   void put_be(uint64_t v, size_t n);
 
-  std::vector<uint8_t> out_;
+  ByteBuffer out_;  // becomes a frame's bytes without a copy
   size_t counted_ = 0;
   bool counting_ = false;
   Status status_;

@@ -173,7 +173,8 @@ Result<std::vector<uint8_t>> edit_response(int16_t api_key, int16_t version,
   if (Status st = (*body)->encode(writer, version); !st.ok()) {
     return st.error();
   }
-  return writer.take_bytes();
+  const ByteBuffer& bytes = writer.bytes();
+  return std::vector<uint8_t>(bytes.begin(), bytes.end());
 }
 
 }  // namespace

@@ -64,8 +64,7 @@ Result<Decoded> decode(const Frame& frame, int16_t api_key, kafka::MessageKind k
     return header_version.error();
   }
   // Non-owning: the decoded records are slices of `frame`, which the caller keeps alive.
-  std::shared_ptr<const std::vector<uint8_t>> bytes(&frame.bytes,
-                                                    [](const std::vector<uint8_t>*) {});
+  std::shared_ptr<const void> bytes(&frame.bytes, [](const void*) {});
   kafka::Reader reader(SharedBytes(bytes, frame.payload()));
   if (kind == kafka::MessageKind::kRequest) {
     kafka::RequestHeader header;

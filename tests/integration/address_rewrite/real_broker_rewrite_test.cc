@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -88,7 +89,7 @@ class RawKafkaConnection {
   }
 
  private:
-  bool send_all(const std::vector<uint8_t>& b) {
+  bool send_all(std::span<const uint8_t> b) {
     size_t done = 0;
     while (done < b.size()) {
       ssize_t n = ::send(fd_, b.data() + done, b.size() - done, MSG_NOSIGNAL);

@@ -91,7 +91,8 @@ std::vector<uint8_t> request_frame(const M& body, int16_t version, int32_t corre
   kafka::Writer w;
   EXPECT_TRUE(header.encode(w, *kafka::request_header_version(M::kApiKey, version)).ok());
   EXPECT_TRUE(body.encode(w, version).ok());
-  return make_frame(w.bytes()).bytes;
+  const ByteBuffer bytes = make_frame(w.bytes()).bytes;
+  return std::vector<uint8_t>(bytes.begin(), bytes.end());
 }
 
 template <typename M>

@@ -67,7 +67,7 @@ TEST(AddressRewriteFilter, FetchWithoutNodeEndpointsIsForwardedUntouched) {
   auto filter = make_filter();
   for (int16_t v = 16; v <= kafka::FetchResponse::kHighestVersion; ++v) {
     Frame in = response_frame(fetch_with_records(), v);
-    const std::vector<uint8_t> original = in.bytes;
+    const ByteBuffer original = in.bytes;
     const uint8_t* buffer = in.bytes.data();
     Frame out = filter_response(filter, 1, v, std::move(in));
     EXPECT_EQ(out.bytes, original) << "Fetch v" << v;
@@ -83,7 +83,7 @@ TEST(AddressRewriteFilter, ProduceWithoutNodeEndpointsIsForwardedUntouched) {
   m.responses[0].partition_responses.resize(2);
   for (int16_t v = 10; v <= kafka::ProduceResponse::kHighestVersion; ++v) {
     Frame in = response_frame(m, v);
-    const std::vector<uint8_t> original = in.bytes;
+    const ByteBuffer original = in.bytes;
     const uint8_t* buffer = in.bytes.data();
     Frame out = filter_response(filter, 0, v, std::move(in));
     EXPECT_EQ(out.bytes, original) << "Produce v" << v;

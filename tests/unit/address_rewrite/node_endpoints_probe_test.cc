@@ -13,7 +13,7 @@ namespace kenc::proxy::address_rewrite {
 namespace {
 
 template <typename M>
-std::vector<uint8_t> encode_response(const M& m, int16_t version) {
+ByteBuffer encode_response(const M& m, int16_t version) {
   auto hv = kafka::response_header_version(M::kApiKey, version);
   EXPECT_TRUE(hv.ok());
   kafka::Writer w;

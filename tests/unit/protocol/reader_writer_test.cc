@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <concepts>
 #include <limits>
 #include <optional>
 #include <string>
@@ -12,6 +13,11 @@ namespace kenc::kafka {
 namespace {
 
 Reader reader_of(std::vector<uint8_t> bytes) { return Reader(SharedBytes(std::move(bytes))); }
+// A writer's buffer (a template, so that a braced list still picks the overload above).
+template <typename Buffer>
+requires std::same_as<Buffer, ByteBuffer> Reader reader_of(Buffer bytes) {
+  return Reader(SharedBytes(std::move(bytes)));
+}
 
 TEST(WriterTest, WritesBigEndianScalars) {
   Writer w;

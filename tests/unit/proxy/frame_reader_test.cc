@@ -10,7 +10,10 @@
 namespace kenc::proxy {
 namespace {
 
-std::vector<uint8_t> frame_of(std::vector<uint8_t> payload) { return make_frame(payload).bytes; }
+std::vector<uint8_t> frame_of(std::vector<uint8_t> payload) {
+  const ByteBuffer frame = make_frame(payload).bytes;
+  return std::vector<uint8_t>(frame.begin(), frame.end());
+}
 
 TEST(FrameReader, WholeFrameInOnePiece) {
   const auto bytes = frame_of({1, 2, 3, 4, 5});

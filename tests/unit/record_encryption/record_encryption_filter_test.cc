@@ -128,7 +128,7 @@ std::vector<uint8_t> make_batch(const std::vector<TestRecord>& records, Codec co
 }
 
 // Patches the 4-byte size prefix of a frame written by a Writer that started with int32 0.
-Frame finish_frame(std::vector<uint8_t> bytes) {
+Frame finish_frame(ByteBuffer bytes) {
   const auto size = static_cast<uint32_t>(bytes.size() - 4);
   for (int i = 0; i < 4; ++i) bytes[i] = static_cast<uint8_t>(size >> (24 - 8 * i));
   return Frame{std::move(bytes)};
