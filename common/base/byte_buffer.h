@@ -82,23 +82,17 @@ class ByteBuffer {
     make_room(size_ + 1);
     data_[size_++] = byte;
   }
-  void append(const uint8_t* bytes, size_t count) {
-    if (count == 0) {
-      return;
-    }
-    make_room(size_ + count);
-    std::memcpy(data_ + size_, bytes, count);
-    size_ += count;
-  }
-  // Inserts [first, last) (bytes) before `position`, like std::vector::insert.
-  template <typename InputIt>
-  iterator insert(const_iterator position, InputIt first, InputIt last) {
+  void append(const uint8_t* bytes, size_t count) { insert(end(), bytes, bytes + count); }
+  // Inserts [first, last) (bytes) before `position`, like std::vector::insert; the range may
+  // lie in this buffer itself.
+  template <std::forward_iterator Iterator>
+  iterator insert(const_iterator position, Iterator first, Iterator last) {
     const auto offset = static_cast<size_t>(position - data_);
     const auto count = static_cast<size_t>(std::distance(first, last));
     if (count == 0) {
       return data_ + offset;
     }
-    if constexpr (std::contiguous_iterator<InputIt>) {
+    if constexpr (std::contiguous_iterator<Iterator>) {
       const uint8_t* source = std::to_address(first);
       if (std::greater_equal<>{}(source, data_) && std::less<>{}(source, data_ + capacity_)) {
         // From this buffer itself: copy out first, the move below would overwrite it.

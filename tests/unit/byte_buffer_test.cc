@@ -45,6 +45,8 @@ TEST(ByteBuffer, AppendsAndInsertsLikeAVector) {
   buffer.insert(buffer.end(), buffer.begin(), buffer.end());
   EXPECT_EQ(buffer, (std::vector<uint8_t>{1, 2, 3, 4, 5, 1, 2, 3, 4, 5}));
   EXPECT_FALSE(buffer == (std::vector<uint8_t>{1, 2, 3}));
+  buffer.append(buffer.data() + 8, 2);  // also from itself
+  EXPECT_EQ(buffer, (std::vector<uint8_t>{1, 2, 3, 4, 5, 1, 2, 3, 4, 5, 4, 5}));
 }
 
 TEST(ByteBuffer, CopiesAreDeepAndMovesTakeTheMemory) {
