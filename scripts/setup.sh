@@ -13,6 +13,9 @@ packages=(
   # tests, benchmarks, fuzzing, code generation
   libgtest-dev libgmock-dev libbenchmark-dev librdkafka-dev kcat
   clang clang-tidy clang-format lld python3 python3-jinja2 python3-confluent-kafka
+  # clang's libFuzzer and sanitizer runtimes (scripts/fuzz.sh): only recommended by clang, and
+  # recommended packages are left out below
+  libclang-rt-dev
   openssl curl procps haproxy python3-yaml systemd
 )
 
