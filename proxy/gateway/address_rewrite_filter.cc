@@ -45,7 +45,7 @@ asio::awaitable<Frame> AddressRewriteFilter::on_response(const RequestContext& c
   }
   auto payload = response.payload();
   SharedBytes bytes(std::vector<uint8_t>(payload.begin(), payload.end()));
-  Result<std::vector<uint8_t>> rewritten =
+  Result<ByteBuffer> rewritten =
       context.api_key == kApiVersionsKey
           ? address_rewrite::intersect_api_versions(
                 context.api_version, bytes,

@@ -144,8 +144,8 @@ Status rewrite_body(kafka::Message& body, int16_t api_key, int16_t version, Brok
 
 // Decodes header + body, applies `edit` to the body, encodes both again.
 template <typename Edit>
-Result<std::vector<uint8_t>> edit_response(int16_t api_key, int16_t version,
-                                           const SharedBytes& payload, Edit edit) {
+Result<ByteBuffer> edit_response(int16_t api_key, int16_t version, const SharedBytes& payload,
+                                 Edit edit) {
   auto header_version = kafka::response_header_version(api_key, version);
   if (!header_version.ok()) {
     return header_version.error();
@@ -173,8 +173,7 @@ Result<std::vector<uint8_t>> edit_response(int16_t api_key, int16_t version,
   if (Status st = (*body)->encode(writer, version); !st.ok()) {
     return st.error();
   }
-  const ByteBuffer& bytes = writer.bytes();
-  return std::vector<uint8_t>(bytes.begin(), bytes.end());
+  return writer.take_bytes();
 }
 
 }  // namespace
@@ -197,9 +196,9 @@ bool carries_broker_addresses(int16_t api_key, int16_t api_version) {
   }
 }
 
-Result<std::vector<uint8_t>> rewrite_response(int16_t api_key, int16_t api_version,
-                                              const SharedBytes& payload, BrokerAddressMap& map,
-                                              TopicIdMap* topics) {
+Result<ByteBuffer> rewrite_response(int16_t api_key, int16_t api_version,
+                                    const SharedBytes& payload, BrokerAddressMap& map,
+                                    TopicIdMap* topics) {
   if (!carries_broker_addresses(api_key, api_version)) {
     return make_error(ErrorCode::kInvalidArgument, "API key " + std::to_string(api_key) + " v" +
                                                        std::to_string(api_version) +
@@ -210,7 +209,7 @@ Result<std::vector<uint8_t>> rewrite_response(int16_t api_key, int16_t api_versi
   });
 }
 
-Result<std::vector<uint8_t>> intersect_api_versions(
+Result<ByteBuffer> intersect_api_versions(
     int16_t api_version, const SharedBytes& payload,
     const std::function<bool(int16_t api_key)>& decoded_by_filters) {
   return edit_response(kafka::kApiVersionsKey, api_version, payload,

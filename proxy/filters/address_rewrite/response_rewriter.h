@@ -5,6 +5,7 @@
 #include <optional>
 #include <vector>
 
+#include "common/base/byte_buffer.h"
 #include "common/base/result.h"
 #include "common/base/shared_bytes.h"
 #include "proxy/filters/address_rewrite/broker_address_map.h"
@@ -28,16 +29,16 @@ bool carries_broker_addresses(int16_t api_key, int16_t api_version);
 // advertise (outside its node-id range) is not an error: it is reported to the map
 // (report_unadvertisable) and left out of broker lists and NodeEndpoints, and a coordinator on it
 // is answered COORDINATOR_NOT_AVAILABLE, so the client keeps working with the brokers in range.
-Result<std::vector<uint8_t>> rewrite_response(int16_t api_key, int16_t api_version,
-                                              const SharedBytes& payload, BrokerAddressMap& map,
-                                              TopicIdMap* topics = nullptr);
+Result<ByteBuffer> rewrite_response(int16_t api_key, int16_t api_version,
+                                    const SharedBytes& payload, BrokerAddressMap& map,
+                                    TopicIdMap* topics = nullptr);
 
 // ApiVersions: the proxy must not let a client pick a version of an API that some filter has to
 // decode but the codec cannot. For every key `decoded_by_filters(key)` says yes to, the range
 // is narrowed to the codec's: max lowered to its highest, min raised to its lowest (Kafka 4.x
 // advertises Produce v0, its specs start at v3); an entry left empty is dropped. Other
 // keys pass through as the broker sent them (forwarded untouched, unknown versions included).
-Result<std::vector<uint8_t>> intersect_api_versions(
+Result<ByteBuffer> intersect_api_versions(
     int16_t api_version, const SharedBytes& payload,
     const std::function<bool(int16_t api_key)>& decoded_by_filters);
 

@@ -122,9 +122,9 @@ class RawKafkaConnection {
 };
 
 template <typename M>
-M decode(int16_t version, const std::vector<uint8_t>& payload) {
+M decode(int16_t version, std::span<const uint8_t> payload) {
   auto hv = kafka::response_header_version(M::kApiKey, version);
-  kafka::Reader r{SharedBytes(payload)};
+  kafka::Reader r{SharedBytes(std::vector<uint8_t>(payload.begin(), payload.end()))};
   kafka::ResponseHeader h;
   EXPECT_TRUE(h.decode(r, *hv).ok());
   M m;
@@ -227,7 +227,7 @@ TEST_F(RealBrokerRewriteTest, FindCoordinatorEveryVersion) {
       req.coordinator_keys = {"group-" + std::to_string(v)};
     }
     // The offsets topic may still be being created: ask until a coordinator is named.
-    std::optional<std::vector<uint8_t>> out;
+    std::optional<ByteBuffer> out;
     for (int attempt = 0; attempt < 60; ++attempt) {
       auto payload = conn_->call(req, v);
       ASSERT_TRUE(payload.has_value());

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <span>
+#include <vector>
+
 #include "common/kafka/protocol/api_table.h"
 #include "common/kafka/protocol/generated/all_messages.h"
 #include "common/kafka/protocol/headers.h"
@@ -26,9 +29,9 @@ SharedBytes encode_response(const M& m, int16_t version, int32_t correlation_id 
 }
 
 template <typename M>
-M decode_response(const std::vector<uint8_t>& bytes, int16_t version, int32_t expected_corr = 42) {
+M decode_response(std::span<const uint8_t> bytes, int16_t version, int32_t expected_corr = 42) {
   auto hv = kafka::response_header_version(M::kApiKey, version);
-  Reader r{SharedBytes(bytes)};
+  Reader r{SharedBytes(std::vector<uint8_t>(bytes.begin(), bytes.end()))};
   kafka::ResponseHeader h;
   EXPECT_TRUE(h.decode(r, *hv).ok());
   EXPECT_EQ(h.correlation_id, expected_corr);
