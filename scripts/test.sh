@@ -30,14 +30,31 @@ while [ $# -gt 0 ]; do
   shift
 done
 
+# Each phase's wall time, printed at the end (CI has a time budget; this says where it goes).
+phase_name="setup"
+phase_start=$SECONDS
+phase_times=()
+phase() {
+  phase_times+=("$(printf '%-34s %5d s' "$phase_name" $((SECONDS - phase_start)))")
+  phase_name=$1
+  phase_start=$SECONDS
+}
+print_phase_times() {
+  phase ""
+  echo "== wall time per phase (total $SECONDS s)"
+  printf '  %s\n' "${phase_times[@]}"
+}
+
 scripts/setup.sh
 
 werror=OFF
 [ "${CI:-}" = "true" ] && werror=ON
 jobs=$(nproc)
 
+phase "build"
 cmake -S . -B build -G Ninja -DKENC_WERROR=$werror
 cmake --build build -j "$jobs"
+phase "tests"
 status=0
 # The fault tests break and restart components under load for minutes: only when asked.
 label_args=()
@@ -67,20 +84,25 @@ tsan_daemon_tests='^(keybroker_integration_tests|encryption_integration_tests)$'
 
 if [ $tidy -eq 1 ] && [ ${#ctest_args[@]} -eq 0 ]; then
   echo "== clang-tidy over common/, proto/, proxy/ and keybroker/ (sources and our headers)"
+  phase "clang-tidy"
   tools/check-tidy.sh build || status=$?
 fi
 
 if [ $sanitize -eq 1 ] && [ ${#ctest_args[@]} -eq 0 ]; then
   echo "== unit and integration tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+  phase "ASan/UBSan build"
   cmake -S . -B build-asan -G Ninja -DKENC_WERROR=$werror -DKENC_SANITIZE=ON \
     -DKENC_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
   cmake --build build-asan -j "$jobs"
+  phase "ASan/UBSan tests"
   ctest --test-dir build-asan --output-on-failure -j "$jobs" -E "$asan_skip" || status=$?
 
   echo "== concurrency-heavy suites and the daemons under ThreadSanitizer"
+  phase "TSan build"
   cmake -S . -B build-tsan -G Ninja -DKENC_WERROR=$werror -DKENC_TSAN=ON \
     -DKENC_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKENC_AES_GCM=openssl
   cmake --build build-tsan -j "$jobs" --target "${tsan_unit_targets[@]}" kenc-proxy kenc-keybroker
+  phase "TSan tests"
   export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp ${TSAN_OPTIONS:-}"
   ctest --test-dir build-tsan --output-on-failure -j "$jobs" -R "$tsan_unit_tests" || status=$?
   KENC_TEST_PROXY_BINARY="$PWD/build-tsan/proxy/kenc-proxy" \
@@ -91,6 +113,8 @@ fi
 
 if [ $fuzz -eq 1 ] && [ ${#ctest_args[@]} -eq 0 ]; then
   echo "== fuzzers (clang, libFuzzer + ASan/UBSan), ${KENC_FUZZ_SECONDS:-15} s each"
+  phase "fuzzers (build and run)"
   scripts/fuzz.sh --seconds "${KENC_FUZZ_SECONDS:-15}" || status=$?
 fi
+print_phase_times
 exit $status
