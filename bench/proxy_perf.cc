@@ -23,7 +23,9 @@
 // Each run also says where the machine's CPU went while the tool measured (all cores busy, and
 // the shares of the proxy, the broker and the rest, mostly the tool's JVM), and each consume run
 // how many Fetch requests the consumer sent and the records per response (its own metrics), so
-// a ratio can be told apart as bound by CPU or by the wait for each fetch.
+// a ratio can be told apart as bound by CPU or by the wait for each fetch. The summary adds,
+// per mode, the ratio a run would reach with the cores as busy as in the direct run (the
+// machine's CPU time per record, direct / this mode): the ceiling that sharing the cores sets.
 #include <unistd.h>
 
 #include <algorithm>
@@ -112,10 +114,27 @@ class CpuSampler {
   CpuSampler(const CpuSampler&) = delete;
   CpuSampler& operator=(const CpuSampler&) = delete;
 
-  // "cores busy 97%: proxy 0.42, broker 0.61, rest 0.91 cores" over [from, to].
-  std::string describe(std::chrono::system_clock::time_point from,
-                       std::chrono::system_clock::time_point to, pid_t proxy_pid,
-                       pid_t broker_pid) {
+  // The machine's CPU over [from, to]: how busy all cores were, and the cores used by the
+  // proxy in the path and by the broker (the rest is mostly the tool's JVM).
+  struct Window {
+    bool valid = false;
+    double busy_fraction = 0;  // of all cores' time
+    double busy_cores = 0;     // cores' worth of busy time, every process
+    double proxy_cores = 0, broker_cores = 0;
+
+    // "cores busy 97%: proxy 0.42, broker 0.61, rest 0.91"
+    std::string describe() const {
+      if (!valid) return "cores busy ?";
+      char text[160];
+      std::snprintf(text, sizeof text, "cores busy %3.0f%%: proxy %.2f, broker %.2f, rest %.2f",
+                    100 * busy_fraction, proxy_cores, broker_cores,
+                    busy_cores - proxy_cores - broker_cores);
+      return text;
+    }
+  };
+
+  Window window(std::chrono::system_clock::time_point from,
+                std::chrono::system_clock::time_point to, pid_t proxy_pid, pid_t broker_pid) {
     std::lock_guard lock(mutex_);
     const Sample* first = nullptr;
     const Sample* last = nullptr;
@@ -124,7 +143,7 @@ class CpuSampler {
       if (sample.at <= to) last = &sample;
     }
     if (first == nullptr || last == nullptr || last->total - first->total <= 0) {
-      return "cores busy ?";
+      return {};
     }
     const double wall = std::chrono::duration<double>(last->at - first->at).count();
     const double busy = last->busy - first->busy;
@@ -136,13 +155,11 @@ class CpuSampler {
       }
       return 0.0;
     };
-    const double proxy = cores_of(proxy_pid);
-    const double broker = cores_of(broker_pid);
-    char text[160];
-    std::snprintf(text, sizeof text, "cores busy %3.0f%%: proxy %.2f, broker %.2f, rest %.2f",
-                  100 * busy / (last->total - first->total), proxy, broker,
-                  busy / wall - proxy - broker);
-    return text;
+    return {.valid = true,
+            .busy_fraction = busy / (last->total - first->total),
+            .busy_cores = busy / wall,
+            .proxy_cores = cores_of(proxy_pid),
+            .broker_cores = cores_of(broker_pid)};
   }
 
  private:
@@ -215,7 +232,14 @@ struct Run {
   double records_per_sec = 0;
   double p50 = 0, p95 = 0, p99 = 0, p999 = 0, avg = 0;
   double cpu_seconds = 0;  // of the proxy in the path (0 for direct)
+  // The whole machine's busy CPU time per record while the tool measured (0 when unknown):
+  // what a run costs when every process's share counts, the proxy's and the broker's included.
+  double machine_us_per_record = 0;
 };
+
+double machine_us_per_record(const CpuSampler::Window& w, double records_per_sec) {
+  return w.valid && records_per_sec > 0 ? w.busy_cores / records_per_sec * 1e6 : 0;
+}
 
 double median(std::vector<double> v) {
   if (v.empty()) return 0;
@@ -356,12 +380,15 @@ int main(int argc, char** argv) {
                   r.p999_ms,
                   r.avg_latency_ms,
                   after.cpu_seconds - before.cpu_seconds};
+          const auto cpu = sampler.window(produce_start, produce_end, pid[m], broker_pid);
+          run.machine_us_per_record = machine_us_per_record(cpu, r.records_per_sec);
           std::printf(
               "  %-9s produce %9.0f rec/s %7.2f MB/s  latency avg %6.1f p50 %4.0f p95 %4.0f "
-              "p99 %4.0f p99.9 %4.0f ms  proxy CPU %.2f s, %.0f minor faults; %s\n",
+              "p99 %4.0f p99.9 %4.0f ms  proxy CPU %.2f s, %.0f minor faults; %s; %.2f us of CPU "
+              "per record\n",
               kModeNames[m], r.records_per_sec, r.mb_per_sec, r.avg_latency_ms, r.p50_ms, r.p95_ms,
               r.p99_ms, r.p999_ms, run.cpu_seconds, after.minor_faults - before.minor_faults,
-              sampler.describe(produce_start, produce_end, pid[m], broker_pid).c_str());
+              cpu.describe().c_str(), run.machine_us_per_record);
           produce[m][size].push_back(run);
         }
         settle();
@@ -404,12 +431,14 @@ int main(int argc, char** argv) {
           // Over the fetch time: the group join is not data movement.
           run.records_per_sec = r.fetch_messages_per_sec;
           run.cpu_seconds = after.cpu_seconds - before.cpu_seconds;
+          const auto cpu = sampler.window(consume_start, consume_end, pid[m], broker_pid);
+          run.machine_us_per_record = machine_us_per_record(cpu, r.fetch_messages_per_sec);
           std::printf(
               "  %-9s consume %9.0f rec/s %7.2f MB/s  %.0f fetches of %.0f records  proxy CPU "
-              "%.2f s, %.0f minor faults; %s\n",
+              "%.2f s, %.0f minor faults; %s; %.2f us of CPU per record\n",
               kModeNames[m], r.fetch_messages_per_sec, r.fetch_mb_per_sec, r.fetch_requests,
               r.records_per_fetch, run.cpu_seconds, after.minor_faults - before.minor_faults,
-              sampler.describe(consume_start, consume_end, pid[m], broker_pid).c_str());
+              cpu.describe().c_str(), run.machine_us_per_record);
           consume[m][size].push_back(run);
         }
       }
@@ -419,8 +448,12 @@ int main(int argc, char** argv) {
         "\nsummary: medians over %d rounds; ratio = proxy run / direct run of the same "
         "round; load average during the runs: median %.2f, max %.2f\n",
         rounds, median(loads), *std::max_element(loads.begin(), loads.end()));
-    std::printf("%-6s %-9s %-8s %10s %7s %8s %8s %8s %9s %9s\n", "size", "mode", "direction",
-                "rec/s", "ratio", "p50 ms", "p99 ms", "p99.9", "CPU s/GB", "target");
+    std::printf(
+        "cpu-bound = the whole machine's busy CPU time per record of the direct run / that of "
+        "this run (same round): the ratio this mode would reach if it kept the cores as busy as "
+        "direct did, i.e. the most that less waiting could give it on this machine\n");
+    std::printf("%-6s %-9s %-8s %10s %7s %9s %8s %8s %8s %9s %9s\n", "size", "mode", "direction",
+                "rec/s", "ratio", "cpu-bound", "p50 ms", "p99 ms", "p99.9", "CPU s/GB", "target");
     for (int size : sizes) {
       const long records = size == 100 ? records_1k * 5 : records_1k;
       const double gb = static_cast<double>(records) * size / 1e9;
@@ -428,10 +461,14 @@ int main(int argc, char** argv) {
         auto& table = dir == 0 ? produce : consume;
         for (int m = 0; m < modes; ++m) {
           const auto& runs = table[m][size];
-          std::vector<double> rate, ratio, p50, p99, p999, cpu;
+          std::vector<double> rate, ratio, cpu_bound, p50, p99, p999, cpu;
           for (size_t i = 0; i < runs.size(); ++i) {
+            const Run& direct = table[kDirect][size][i];
             rate.push_back(runs[i].records_per_sec);
-            ratio.push_back(runs[i].records_per_sec / table[kDirect][size][i].records_per_sec);
+            ratio.push_back(runs[i].records_per_sec / direct.records_per_sec);
+            if (runs[i].machine_us_per_record > 0 && direct.machine_us_per_record > 0) {
+              cpu_bound.push_back(direct.machine_us_per_record / runs[i].machine_us_per_record);
+            }
             p50.push_back(runs[i].p50);
             p99.push_back(runs[i].p99);
             p999.push_back(runs[i].p999);
@@ -442,12 +479,13 @@ int main(int argc, char** argv) {
                                : m == kPassthrough || m == kBaseline ? ">= 0.95"
                                                                      : "";
           if (dir == 0) {
-            std::printf("%-6d %-9s %-8s %10.0f %7.3f %8.0f %8.0f %8.0f %9.2f %9s\n", size,
-                        kModeNames[m], "produce", median(rate), median(ratio), median(p50),
-                        median(p99), median(p999), median(cpu), target);
+            std::printf("%-6d %-9s %-8s %10.0f %7.3f %9.3f %8.0f %8.0f %8.0f %9.2f %9s\n", size,
+                        kModeNames[m], "produce", median(rate), median(ratio), median(cpu_bound),
+                        median(p50), median(p99), median(p999), median(cpu), target);
           } else {
-            std::printf("%-6d %-9s %-8s %10.0f %7.3f %8s %8s %8s %9.2f %9s\n", size, kModeNames[m],
-                        "consume", median(rate), median(ratio), "-", "-", "-", median(cpu), target);
+            std::printf("%-6d %-9s %-8s %10.0f %7.3f %9.3f %8s %8s %8s %9.2f %9s\n", size,
+                        kModeNames[m], "consume", median(rate), median(ratio), median(cpu_bound),
+                        "-", "-", "-", median(cpu), target);
           }
         }
       }
