@@ -8,6 +8,9 @@
 #   scripts/fuzz.sh --seconds 600 --fork 2 record_batch_fuzzer
 #   scripts/fuzz.sh --seconds 15          what scripts/test.sh runs in CI
 #
+# Fuzzers run side by side, as many at a time as there are cores (--jobs N to change; 1 with
+# --fork, which already uses several processes): each is one process on one core.
+#
 # New inputs a run finds go to build-fuzz/fuzz-runs/<name>/corpus, never into the committed
 # corpus; copy the interesting ones into tests/fuzz/corpus/<name>/ by hand (merge with
 # `<fuzzer> -merge=1 tests/fuzz/corpus/<name> build-fuzz/fuzz-runs/<name>/corpus`).
@@ -16,14 +19,16 @@ cd "$(dirname "$0")/.."
 
 seconds=60
 fork=0
+jobs=0
 build=build-fuzz
 selected=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift ;;
     --fork) fork="$2"; shift ;;
+    --jobs) jobs="$2"; shift ;;
     --build-dir) build="$2"; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) selected+=("$1") ;;
   esac
   shift
@@ -59,18 +64,42 @@ cmake -S . -B "$build" -G Ninja -DKENC_FUZZ=ON -DKENC_WERROR=$werror -DKENC_BUIL
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$clang_cxx" -DCMAKE_C_COMPILER="$clang_c" >/dev/null
 cmake --build "$build" -j "$(nproc)" --target "${selected[@]}"
 
-failed=()
-for name in "${selected[@]}"; do
-  corpus_name=${name%_fuzzer}
-  run="$build/fuzz-runs/$name"
+if [ "$jobs" -le 0 ]; then
+  jobs=$(nproc)
+  [ "$fork" -gt 0 ] && jobs=1
+fi
+
+# One fuzzer's run; its exit status goes to $run/status (read below, in the listed order).
+run_fuzzer() {
+  local name=$1
+  local corpus_name=${name%_fuzzer}
+  local run="$build/fuzz-runs/$name"
   mkdir -p "$run/corpus" "$run/artifacts"
-  seeds=()
+  local seeds=()
   [ -d "tests/fuzz/corpus/$corpus_name" ] && seeds+=("tests/fuzz/corpus/$corpus_name")
-  args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536
+  local args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536
     -print_final_stats=1 -artifact_prefix="$run/artifacts/")
   [ "$fork" -gt 0 ] && args+=(-fork="$fork" -ignore_crashes=0)
-  echo "== $name: ${seconds} s (log: $run/log)"
-  if "$build/${binaries[$name]}" "${args[@]}" "$run/corpus" "${seeds[@]}" >"$run/log" 2>&1; then
+  local status=0
+  "$build/${binaries[$name]}" "${args[@]}" "$run/corpus" "${seeds[@]}" >"$run/log" 2>&1 || status=$?
+  echo "$status" >"$run/status"
+}
+
+echo "== ${#selected[@]} fuzzers, ${seconds} s each, $jobs at a time (logs: $build/fuzz-runs/<name>/log)"
+for name in "${selected[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do
+    wait -n || true
+  done
+  rm -f "$build/fuzz-runs/$name/status"
+  run_fuzzer "$name" &
+done
+wait
+
+failed=()
+for name in "${selected[@]}"; do
+  run="$build/fuzz-runs/$name"
+  echo "== $name"
+  if [ "$(cat "$run/status" 2>/dev/null || echo missing)" = "0" ]; then
     grep -E '^stat::number_of_executed_units' "$run/log" | sed "s/^/   /" || true
   else
     echo "   FAILED: $name; last lines of $run/log:"
