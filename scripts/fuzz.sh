@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets with clang (build folder build-fuzz/) and runs each one for a
+# Builds the libFuzzer targets with clang (build folder build/fuzz/) and runs each one for a
 # bounded time on its committed seed corpus (tests/fuzz/corpus/<name>/). Exits non-zero when a
 # fuzzer crashes, leaks, times out on one input or trips a sanitizer; the input that did it is
-# kept under build-fuzz/fuzz-runs/<name>/ and its path printed.
+# kept under build/fuzz/fuzz-runs/<name>/ and its path printed.
 #
 #   scripts/fuzz.sh                       every fuzzer, 60 s each (a longer local run)
 #   scripts/fuzz.sh --seconds 600 --fork 2 record_batch_fuzzer
@@ -11,16 +11,16 @@
 # Fuzzers run side by side, as many at a time as there are cores (--jobs N to change; 1 with
 # --fork, which already uses several processes): each is one process on one core.
 #
-# New inputs a run finds go to build-fuzz/fuzz-runs/<name>/corpus, never into the committed
+# New inputs a run finds go to build/fuzz/fuzz-runs/<name>/corpus, never into the committed
 # corpus; copy the interesting ones into tests/fuzz/corpus/<name>/ by hand (merge with
-# `<fuzzer> -merge=1 tests/fuzz/corpus/<name> build-fuzz/fuzz-runs/<name>/corpus`).
+# `<fuzzer> -merge=1 tests/fuzz/corpus/<name> build/fuzz/fuzz-runs/<name>/corpus`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=60
 fork=0
 jobs=0
-build=build-fuzz
+build=build/fuzz
 selected=()
 while [ $# -gt 0 ]; do
   case "$1" in

@@ -88,25 +88,31 @@ if [ $tidy -eq 1 ] && [ ${#ctest_args[@]} -eq 0 ]; then
   tools/check-tidy.sh build || status=$?
 fi
 
+# The sanitizer (and fuzzer) builds live inside build/, so that whatever caches the build folder
+# (CI does) keeps them too, and they share the main build's test world (Kafka's jars, OpenBao),
+# fetched once.
+world_dir="$PWD/build/world"
+
 if [ $sanitize -eq 1 ] && [ ${#ctest_args[@]} -eq 0 ]; then
   echo "== unit and integration tests under AddressSanitizer + UndefinedBehaviorSanitizer"
   phase "ASan/UBSan build"
-  cmake -S . -B build-asan -G Ninja -DKENC_WERROR=$werror -DKENC_SANITIZE=ON \
-    -DKENC_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
-  cmake --build build-asan -j "$jobs"
+  cmake -S . -B build/asan -G Ninja -DKENC_WERROR=$werror -DKENC_SANITIZE=ON \
+    -DKENC_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug -DKENC_WORLD_DIR="$world_dir"
+  cmake --build build/asan -j "$jobs"
   phase "ASan/UBSan tests"
-  ctest --test-dir build-asan --output-on-failure -j "$jobs" -E "$asan_skip" || status=$?
+  ctest --test-dir build/asan --output-on-failure -j "$jobs" -E "$asan_skip" || status=$?
 
   echo "== concurrency-heavy suites and the daemons under ThreadSanitizer"
   phase "TSan build"
-  cmake -S . -B build-tsan -G Ninja -DKENC_WERROR=$werror -DKENC_TSAN=ON \
-    -DKENC_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKENC_AES_GCM=openssl
-  cmake --build build-tsan -j "$jobs" --target "${tsan_unit_targets[@]}" kenc-proxy kenc-keybroker
+  cmake -S . -B build/tsan -G Ninja -DKENC_WERROR=$werror -DKENC_TSAN=ON \
+    -DKENC_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKENC_AES_GCM=openssl \
+    -DKENC_WORLD_DIR="$world_dir"
+  cmake --build build/tsan -j "$jobs" --target "${tsan_unit_targets[@]}" kenc-proxy kenc-keybroker
   phase "TSan tests"
   export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp ${TSAN_OPTIONS:-}"
-  ctest --test-dir build-tsan --output-on-failure -j "$jobs" -R "$tsan_unit_tests" || status=$?
-  KENC_TEST_PROXY_BINARY="$PWD/build-tsan/proxy/kenc-proxy" \
-    KENC_TEST_KEYBROKER_BINARY="$PWD/build-tsan/keybroker/kenc-keybroker" \
+  ctest --test-dir build/tsan --output-on-failure -j "$jobs" -R "$tsan_unit_tests" || status=$?
+  KENC_TEST_PROXY_BINARY="$PWD/build/tsan/proxy/kenc-proxy" \
+    KENC_TEST_KEYBROKER_BINARY="$PWD/build/tsan/keybroker/kenc-keybroker" \
     ctest --test-dir build --output-on-failure -R "$tsan_daemon_tests" || status=$?
   unset TSAN_OPTIONS
 fi
