@@ -26,6 +26,13 @@
 // a ratio can be told apart as bound by CPU or by the wait for each fetch. The summary adds,
 // per mode, the ratio a run would reach with the cores as busy as in the direct run (the
 // machine's CPU time per record, direct / this mode): the ceiling that sharing the cores sets.
+//
+// With KENC_PERF_PROXY_OWN_CORE=1 the proxies get the last core to themselves and everything
+// else (the broker, the key broker, the perf tools) runs on the other cores, in every mode: the
+// proxy as deployed, on hosts of its own, instead of taking CPU from the broker and the client.
+// The direct runs then have one core less than in the default layout, like the proxied ones.
+#include <dirent.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -186,6 +193,26 @@ class CpuSampler {
   std::thread thread_;
 };
 
+// Restricts every thread of `pid` (a running process) to `cores`.
+void pin_process(pid_t pid, const cpu_set_t& cores) {
+  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  DIR* dir = opendir(tasks.c_str());
+  if (dir == nullptr) throw std::runtime_error("cannot list " + tasks);
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    // A thread that ended meanwhile is no error.
+    sched_setaffinity(static_cast<pid_t>(std::stol(entry->d_name)), sizeof cores, &cores);
+  }
+  closedir(dir);
+}
+
+cpu_set_t cores_from_to(long first, long last) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (long c = first; c <= last; ++c) CPU_SET(static_cast<int>(c), &set);
+  return set;
+}
+
 double load_average() {
   double load = 0;
   std::ifstream("/proc/loadavg") >> load;
@@ -258,6 +285,22 @@ int main(int argc, char** argv) {
   const long records_1k = argc > 1 ? std::stol(argv[1]) : 100000;
   const int rounds = argc > 2 ? std::stoi(argv[2]) : 3;
   const int workers = argc > 3 ? std::stoi(argv[3]) : 2;
+  const char* own_core_env = std::getenv("KENC_PERF_PROXY_OWN_CORE");
+  const bool proxy_own_core = own_core_env != nullptr && std::string(own_core_env) == "1";
+  const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  if (proxy_own_core) {
+    if (cores < 2) {
+      std::fprintf(stderr, "proxy_perf: KENC_PERF_PROXY_OWN_CORE needs at least 2 cores\n");
+      return 1;
+    }
+    // Set before anything starts: every process launched from here inherits it. The proxies
+    // are moved to the last core once they run.
+    const cpu_set_t others = cores_from_to(0, cores - 2);
+    if (sched_setaffinity(0, sizeof others, &others) != 0) {
+      std::perror("proxy_perf: sched_setaffinity");
+      return 1;
+    }
+  }
   const std::vector<int> sizes = {100, 1024};
   try {
     EncryptionStack::Options options;
@@ -333,12 +376,24 @@ int main(int argc, char** argv) {
     const pid_t pid[] = {0, passthrough.pid(), stack.proxy(0).pid(),
                          baseline ? baseline->pid() : 0};
     const pid_t broker_pid = cluster.broker_pid(0);
+    if (proxy_own_core) {
+      const cpu_set_t last = cores_from_to(cores - 1, cores - 1);
+      for (pid_t p : pid) {
+        if (p != 0) pin_process(p, last);
+      }
+    }
     CpuSampler sampler({pid[kPassthrough], pid[kEncrypt], pid[kBaseline], broker_pid});
 
     std::printf(
         "proxy_perf: %ld records of 1 KiB / %ld of 100 B per run, %d rounds, %d proxy worker "
         "thread(s), %ld cores, load average %.2f at start\n",
-        records_1k, records_1k * 5, rounds, workers, sysconf(_SC_NPROCESSORS_ONLN), load_average());
+        records_1k, records_1k * 5, rounds, workers, cores, load_average());
+    if (proxy_own_core) {
+      std::printf(
+          "layout: the proxies on core %ld alone; the broker, the key broker and the perf tools on "
+          "cores 0-%ld (cpu-bound below is then not a ceiling: the cores are not shared)\n",
+          cores - 1, cores - 2);
+    }
 
     // [size][mode] -> runs
     std::map<int, std::vector<Run>> produce[4], consume[4];
