@@ -28,6 +28,10 @@ constexpr size_t kDirectReadMinBytes = size_t{16} * 1024;
 // At most this many frames go out in one gathered write.
 constexpr size_t kMaxFramesPerWrite = 64;
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 // Asio does not open sockets close-on-exec; without it a child process started by the host
 // program (tests start clients) would inherit, and keep open, the proxy's connections.
 void set_close_on_exec(asio::ip::tcp::socket& socket) {
@@ -374,9 +378,14 @@ asio::awaitable<void> Connection::client_reader() {
       RequestContext context{info.api_key,          info.api_version, info.correlation_id,
                              env_->virtual_cluster, executor_,        info.filter_state};
       context.upstream = this;
+      const auto filter_start = std::chrono::steady_clock::now();
       RequestVerdict verdict = co_await env_->filters->on_request(context, std::move(*frame));
       if (closed_) {
         co_return;
+      }
+      if (env_->metrics != nullptr) {
+        env_->metrics->filter_seconds(info.api_key, FilterStage::kRequest,
+                                      seconds_since(filter_start));
       }
       if (auto* answer = std::get_if<AnswerRequest>(&verdict)) {
         if (expects_response) {
@@ -500,9 +509,14 @@ asio::awaitable<void> Connection::filter_response(InFlightQueue::Sequence seq, F
   RequestContext context{request.api_key,       request.api_version, request.correlation_id,
                          env_->virtual_cluster, executor_,           request.filter_state};
   context.upstream = this;
+  const auto filter_start = std::chrono::steady_clock::now();
   Frame filtered = co_await env_->filters->on_response(context, std::move(response));
   if (closed_) {
     co_return;
+  }
+  if (env_->metrics != nullptr) {
+    env_->metrics->filter_seconds(request.api_key, FilterStage::kResponse,
+                                  seconds_since(filter_start));
   }
   inflight_.complete(seq, std::move(filtered));
   inflight_ready_.notify();

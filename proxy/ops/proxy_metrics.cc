@@ -1,6 +1,7 @@
 #include "proxy/ops/proxy_metrics.h"
 
 #include <string>
+#include <vector>
 
 namespace kenc::proxy {
 
@@ -15,8 +16,11 @@ ProxyMetrics::ProxyMetrics(admin::MetricsRegistry& registry)
       requests_(
           registry.counter_family("kenc_proxy_requests_total", "Requests by API key", {"api_key"})),
       errors_(registry.counter_family("kenc_proxy_request_errors_total",
-                                      "Requests that ended a connection, by API key",
-                                      {"api_key"})) {}
+                                      "Requests that ended a connection, by API key", {"api_key"})),
+      filter_time_(registry.histogram_family(
+          "kenc_proxy_filter_seconds",
+          "Time requests and responses spent in the filter chain, by API key and stage",
+          {"api_key", "stage"})) {}
 
 void ProxyMetrics::connection_opened() {
   accepted_.inc();
@@ -25,21 +29,31 @@ void ProxyMetrics::connection_opened() {
 
 void ProxyMetrics::connection_closed() { active_.add(-1); }
 
-admin::Counter& ProxyMetrics::series(
-    admin::CounterFamily& family, std::array<std::atomic<admin::Counter*>, kMaxApiKey + 2>& cache,
-    int16_t api_key) {
+template <typename Metric>
+Metric& ProxyMetrics::series(admin::Family<Metric>& family, SeriesCache<Metric>& cache,
+                             int16_t api_key, const std::vector<std::string>& more_labels) {
   const bool known = api_key >= 0 && api_key <= kMaxApiKey;
   const size_t index = known ? static_cast<size_t>(api_key) : kMaxApiKey + 1;
-  admin::Counter* counter = cache[index].load(std::memory_order_acquire);
-  if (counter == nullptr) {
-    counter = &family.with({known ? std::to_string(api_key) : std::string("other")});
-    cache[index].store(counter, std::memory_order_release);
+  Metric* metric = cache[index].load(std::memory_order_acquire);
+  if (metric == nullptr) {
+    std::vector<std::string> labels{known ? std::to_string(api_key) : std::string("other")};
+    labels.insert(labels.end(), more_labels.begin(), more_labels.end());
+    metric = &family.with(labels);
+    cache[index].store(metric, std::memory_order_release);
   }
-  return *counter;
+  return *metric;
 }
 
 void ProxyMetrics::request(int16_t api_key) { series(requests_, request_cache_, api_key).inc(); }
 
 void ProxyMetrics::error(int16_t api_key) { series(errors_, error_cache_, api_key).inc(); }
+
+void ProxyMetrics::filter_seconds(int16_t api_key, FilterStage stage, double seconds) {
+  if (stage == FilterStage::kRequest) {
+    series(filter_time_, filter_request_cache_, api_key, {"request"}).observe(seconds);
+  } else {
+    series(filter_time_, filter_response_cache_, api_key, {"response"}).observe(seconds);
+  }
+}
 
 }  // namespace kenc::proxy

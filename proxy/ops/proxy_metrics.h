@@ -3,10 +3,14 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "common/admin/metrics.h"
 
 namespace kenc::proxy {
+
+enum class FilterStage : uint8_t { kRequest, kResponse };
 
 // The proxy's Prometheus metrics. Hot-path methods are lock-free after a series' first use.
 class ProxyMetrics {
@@ -20,13 +24,21 @@ class ProxyMetrics {
   void request(int16_t api_key);
   void error(int16_t api_key);
   void latency_seconds(double seconds) { latency_.observe(seconds); }
+  // Time one request or response spent in the filter chain, from entering it to leaving it:
+  // the proxy's own work on it (e.g. encrypting or decrypting records) and whatever the filters
+  // awaited (e.g. the key broker). Unlike the request latency, it holds no broker time, so it
+  // is what the proxy adds to the client's wait.
+  void filter_seconds(int16_t api_key, FilterStage stage, double seconds);
 
  private:
   // API keys beyond this share one "other" series so a hostile client cannot create series.
   static constexpr int kMaxApiKey = 127;
-  admin::Counter& series(admin::CounterFamily& family,
-                         std::array<std::atomic<admin::Counter*>, kMaxApiKey + 2>& cache,
-                         int16_t api_key);
+  template <typename Metric>
+  using SeriesCache = std::array<std::atomic<Metric*>, kMaxApiKey + 2>;
+  // The series of `api_key` in `family`, whose other labels are `more_labels`.
+  template <typename Metric>
+  static Metric& series(admin::Family<Metric>& family, SeriesCache<Metric>& cache, int16_t api_key,
+                        const std::vector<std::string>& more_labels = {});
 
   admin::Gauge& active_;
   admin::Counter& accepted_;
@@ -35,8 +47,11 @@ class ProxyMetrics {
   admin::Histogram& latency_;
   admin::CounterFamily& requests_;
   admin::CounterFamily& errors_;
-  std::array<std::atomic<admin::Counter*>, kMaxApiKey + 2> request_cache_{};
-  std::array<std::atomic<admin::Counter*>, kMaxApiKey + 2> error_cache_{};
+  admin::HistogramFamily& filter_time_;
+  SeriesCache<admin::Counter> request_cache_{};
+  SeriesCache<admin::Counter> error_cache_{};
+  SeriesCache<admin::Histogram> filter_request_cache_{};
+  SeriesCache<admin::Histogram> filter_response_cache_{};
 };
 
 }  // namespace kenc::proxy

@@ -2,9 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
 #include <chrono>
 #include <csignal>
+#include <string>
 
+#include "proxy/filter/filter_chain.h"
 #include "proxy/server/run_until_signalled.h"
 #include "tests/unit/proxy/test_sockets.h"
 
@@ -65,6 +69,57 @@ TEST(ProxyServer, ServesSeveralVirtualClustersAndCountsRequests) {
       << metrics;
   EXPECT_NE(http_get(server.admin_port(), "/readyz").find("200"), std::string::npos);
   EXPECT_NE(http_get(server.admin_port(), "/livez").find("200"), std::string::npos);
+}
+
+// Holds every ApiVersions response for 40 ms before passing it on, and forwards requests as
+// they are.
+class SlowResponseFilter final : public Filter {
+ public:
+  std::string_view name() const override { return "slow-response"; }
+  bool handles_request(int16_t api_key, int16_t) const override { return api_key == 18; }
+  bool handles_response(int16_t api_key, int16_t) const override { return api_key == 18; }
+  asio::awaitable<RequestVerdict> on_request(const RequestContext&, Frame request) override {
+    co_return ForwardRequest{std::move(request)};
+  }
+  asio::awaitable<Frame> on_response(const RequestContext& context, Frame response) override {
+    asio::steady_timer timer(context.executor, 40ms);
+    co_await timer.async_wait(asio::use_awaitable);
+    co_return response;
+  }
+};
+
+// The value of the sample `series` (metric name and labels) in a Prometheus exposition.
+double sample_value(const std::string& exposition, const std::string& series) {
+  const size_t at = exposition.find(series + " ");
+  if (at == std::string::npos) {
+    return -1;
+  }
+  return std::stod(exposition.substr(at + series.size() + 1));
+}
+
+TEST(ProxyServer, MeasuresTheTimeRequestsAndResponsesSpendInTheFilters) {
+  FakeBroker broker(answer_with({1, 2, 3}));
+  ProxyServerOptions options = options_for(broker.port());
+  options.clusters.resize(1);
+  options.clusters[0].filters = std::make_shared<FilterChain>(
+      std::vector<std::shared_ptr<Filter>>{std::make_shared<SlowResponseFilter>()});
+  ProxyServer server(options);
+  ASSERT_TRUE(server.start().ok());
+  Fd client = connect_loopback(server.port(0));
+  for (int32_t id = 1; id <= 2; ++id) {
+    ASSERT_TRUE(write_all(client.get(), request_frame(18, 0, id)));
+    auto response = read_frame(client.get());
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(*response, response_frame(id, {1, 2, 3}));
+  }
+  const std::string metrics = http_get(server.admin_port(), "/metrics");
+  const std::string request = "{api_key=\"18\",stage=\"request\"}";
+  const std::string response = "{api_key=\"18\",stage=\"response\"}";
+  EXPECT_EQ(sample_value(metrics, "kenc_proxy_filter_seconds_count" + request), 2) << metrics;
+  EXPECT_EQ(sample_value(metrics, "kenc_proxy_filter_seconds_count" + response), 2) << metrics;
+  // Each response waited 40 ms in the filter; the request filter passed straight through.
+  EXPECT_GE(sample_value(metrics, "kenc_proxy_filter_seconds_sum" + response), 0.08) << metrics;
+  EXPECT_GE(sample_value(metrics, "kenc_proxy_filter_seconds_sum" + request), 0) << metrics;
 }
 
 TEST(ProxyServer, DrainStopsAcceptingAndClosesLingeringConnectionsAfterTheTimeout) {
