@@ -7,7 +7,7 @@
 #                                   concurrency-heavy suites; then every fuzzer for 15 s
 #   scripts/test.sh --no-sanitize   skip both sanitizer passes
 #   scripts/test.sh --no-fuzz       skip the fuzzing pass (every libFuzzer target, 15 s each)
-#   scripts/test.sh --no-tidy       skip clang-tidy over the daemons' sources (about 4 minutes)
+#   scripts/test.sh --no-tidy       skip clang-tidy over the daemons' sources (about 5 minutes)
 #   scripts/test.sh -R REGEX        only the ctest tests matching REGEX (passed on to ctest)
 #   scripts/test.sh --faults        also the fault-injection tests (ctest label `faults`, about
 #                                   2 minutes); KENC_TEST_FAULTS=1 does the same (for .ci/run)
