@@ -31,13 +31,15 @@ void ProxyMetrics::connection_closed() { active_.add(-1); }
 
 template <typename Metric>
 Metric& ProxyMetrics::series(admin::Family<Metric>& family, SeriesCache<Metric>& cache,
-                             int16_t api_key, const std::vector<std::string>& more_labels) {
+                             int16_t api_key, const char* stage) {
   const bool known = api_key >= 0 && api_key <= kMaxApiKey;
   const size_t index = known ? static_cast<size_t>(api_key) : kMaxApiKey + 1;
   Metric* metric = cache[index].load(std::memory_order_acquire);
   if (metric == nullptr) {
     std::vector<std::string> labels{known ? std::to_string(api_key) : std::string("other")};
-    labels.insert(labels.end(), more_labels.begin(), more_labels.end());
+    if (stage != nullptr) {
+      labels.emplace_back(stage);
+    }
     metric = &family.with(labels);
     cache[index].store(metric, std::memory_order_release);
   }
@@ -50,9 +52,9 @@ void ProxyMetrics::error(int16_t api_key) { series(errors_, error_cache_, api_ke
 
 void ProxyMetrics::filter_seconds(int16_t api_key, FilterStage stage, double seconds) {
   if (stage == FilterStage::kRequest) {
-    series(filter_time_, filter_request_cache_, api_key, {"request"}).observe(seconds);
+    series(filter_time_, filter_request_cache_, api_key, "request").observe(seconds);
   } else {
-    series(filter_time_, filter_response_cache_, api_key, {"response"}).observe(seconds);
+    series(filter_time_, filter_response_cache_, api_key, "response").observe(seconds);
   }
 }
 

@@ -3,8 +3,6 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <string>
-#include <vector>
 
 #include "common/admin/metrics.h"
 
@@ -35,10 +33,11 @@ class ProxyMetrics {
   static constexpr int kMaxApiKey = 127;
   template <typename Metric>
   using SeriesCache = std::array<std::atomic<Metric*>, kMaxApiKey + 2>;
-  // The series of `api_key` in `family`, whose other labels are `more_labels`.
+  // The series of `api_key` in `family`; `stage`, when given, is the value of its second label.
+  // Looked up in `cache` first: building label values allocates, so only a first use does it.
   template <typename Metric>
   static Metric& series(admin::Family<Metric>& family, SeriesCache<Metric>& cache, int16_t api_key,
-                        const std::vector<std::string>& more_labels = {});
+                        const char* stage = nullptr);
 
   admin::Gauge& active_;
   admin::Counter& accepted_;

@@ -117,9 +117,8 @@ TEST(ProxyServer, MeasuresTheTimeRequestsAndResponsesSpendInTheFilters) {
   const std::string response = "{api_key=\"18\",stage=\"response\"}";
   EXPECT_EQ(sample_value(metrics, "kenc_proxy_filter_seconds_count" + request), 2) << metrics;
   EXPECT_EQ(sample_value(metrics, "kenc_proxy_filter_seconds_count" + response), 2) << metrics;
-  // Each response waited 40 ms in the filter; the request filter passed straight through.
+  // Each response waited 40 ms in the filter.
   EXPECT_GE(sample_value(metrics, "kenc_proxy_filter_seconds_sum" + response), 0.08) << metrics;
-  EXPECT_GE(sample_value(metrics, "kenc_proxy_filter_seconds_sum" + request), 0) << metrics;
 }
 
 TEST(ProxyServer, DrainStopsAcceptingAndClosesLingeringConnectionsAfterTheTimeout) {
