@@ -191,6 +191,9 @@ Encryption parse_encryption(const Field& f) {
   if (f.child("encrypt_headers").present()) {
     e.encrypt_headers = get_bool(f.child("encrypt_headers"));
   }
+  if (f.child("scale_fetch_limits").present()) {
+    e.scale_fetch_limits = get_bool(f.child("scale_fetch_limits"));
+  }
   Field kb = f.child("key_broker");
   reject_unknown_keys(kb);
   e.key_broker.target = get_host_port(kb.child("target"), false).to_string();

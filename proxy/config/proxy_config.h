@@ -76,6 +76,8 @@ struct Encryption {  // NOLINT(bugprone-exception-escape)
   size_t dek_cache_max_entries = 10000;
   std::chrono::milliseconds dek_cache_idle_ttl{10 * 60 * 1000};
   bool encrypt_headers = false;  // headers encrypted with the value (cipher format version 2)
+  // Fetch requests' byte limits scaled by what decryption takes off (FetchLimitScaler).
+  bool scale_fetch_limits = true;
 };
 
 struct VirtualCluster {

@@ -186,8 +186,8 @@ ProxyServerOptions build_server_options(const config::ProxyConfig& config) {
         decrypt_helpers = std::make_shared<ForkJoinPool>(helper_threads);
       }
       chain.push_back(record_encryption::make_record_encryption_filter(
-          *vc.encryption, key + ".encryption", vc.name, topics, encryption_metrics,
-          decrypt_helpers));
+          *vc.encryption, key + ".encryption", vc.name, topics, encryption_metrics, decrypt_helpers,
+          config.max_frame_bytes));
     }
     auto filters = std::make_shared<FilterChain>(std::move(chain));
 

@@ -87,7 +87,7 @@ std::shared_ptr<proxy::Filter> make_record_encryption_filter(
     const std::string& virtual_cluster,
     std::shared_ptr<proxy::address_rewrite::TopicIdMap> topic_ids,
     std::shared_ptr<EncryptionMetricFamilies> metric_families,
-    std::shared_ptr<ForkJoinPool> helpers) {
+    std::shared_ptr<ForkJoinPool> helpers, int32_t max_frame_bytes) {
   kb::KeyBrokerClientOptions options;
   options.target = config.key_broker.target;
   options.ca_file = config.key_broker.ca_file;
@@ -165,6 +165,13 @@ std::shared_ptr<proxy::Filter> make_record_encryption_filter(
                                  std::chrono::milliseconds(60000));
   auto sweep = std::make_unique<PeriodicTask>(sweep_period, [deks] { deks->evict_idle(); });
   deps.helpers = std::move(helpers);
+  if (config.scale_fetch_limits) {
+    FetchLimitScaler::Options scaling;
+    // A quarter of the frame limit is left for what a response may hold beyond its limit
+    // (the first batch of a partition is always returned whole).
+    scaling.max_scaled_bytes = max_frame_bytes - max_frame_bytes / 4;
+    deps.fetch_limits = std::make_shared<FetchLimitScaler>(scaling);
+  }
   auto filter = std::make_unique<RecordEncryptionFilter>(std::move(deps));
   return std::make_shared<OwningFilter>(std::move(client), std::move(filter), std::move(sweep));
 }

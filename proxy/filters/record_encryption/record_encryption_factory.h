@@ -17,12 +17,13 @@ namespace kenc::record_encryption {
 // background sweep that drops and wipes idle DEKs) and the metrics. Throws
 // config::ConfigError naming `key` (e.g. `virtual_clusters[0].encryption`) when a part cannot
 // be built (an unreadable certificate, a bad topic rule). `helpers` (may be null) share the
-// decryption of large Fetch responses with the workers.
+// decryption of large Fetch responses with the workers. `max_frame_bytes` is the largest frame
+// the proxy reads: scaled Fetch limits stay well below it.
 std::shared_ptr<proxy::Filter> make_record_encryption_filter(
     const proxy::config::Encryption& config, const std::string& key,
     const std::string& virtual_cluster,
     std::shared_ptr<proxy::address_rewrite::TopicIdMap> topic_ids,
     std::shared_ptr<EncryptionMetricFamilies> metric_families,
-    std::shared_ptr<ForkJoinPool> helpers);
+    std::shared_ptr<ForkJoinPool> helpers, int32_t max_frame_bytes);
 
 }  // namespace kenc::record_encryption

@@ -2,6 +2,7 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -9,6 +10,7 @@
 
 #include "common/base/hex.h"
 #include "common/kafka/protocol/dispatch.h"
+#include "common/kafka/protocol/generated/fetch_request.h"
 #include "common/kafka/protocol/generated/fetch_response.h"
 #include "common/kafka/protocol/generated/produce_request.h"
 #include "common/kafka/protocol/generated/produce_response.h"
@@ -259,10 +261,15 @@ RecordEncryptionFilter::RecordEncryptionFilter(RecordEncryptionDeps deps) : deps
   }
 }
 
-bool RecordEncryptionFilter::handles_request(int16_t api_key, int16_t) const {
+bool RecordEncryptionFilter::handles_request(int16_t api_key, int16_t api_version) const {
   // Every Produce version, also those the proxy cannot decode: those must be refused, never
   // forwarded as they came (their records would reach the broker in plaintext).
-  return api_key == kProduce;
+  if (api_key == kProduce) {
+    return true;
+  }
+  return api_key == kFetch && deps_.fetch_limits && deps_.fetch_limits->enabled() &&
+         api_version >= kafka::FetchRequest::kLowestVersion &&
+         api_version <= kafka::FetchRequest::kHighestVersion;
 }
 
 bool RecordEncryptionFilter::handles_response(int16_t api_key, int16_t api_version) const {
@@ -406,6 +413,9 @@ asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter
 
 asio::awaitable<proxy::RequestVerdict> RecordEncryptionFilter::on_request(
     const RequestContext& context, Frame request) {
+  if (context.api_key == kFetch) {
+    co_return scale_fetch_limits(context, std::move(request));
+  }
   if (context.api_version < kafka::ProduceRequest::kLowestVersion ||
       context.api_version > kafka::ProduceRequest::kHighestVersion) {
     // ApiVersions told the client which versions the proxy handles; a client that sends
@@ -625,6 +635,73 @@ Frame RecordEncryptionFilter::merge_produce_failures(const RequestContext& conte
 // ---------------------------------------------------------------------------------------------
 // Fetch
 
+// ---------------------------------------------------------------------------------------------
+// Fetch
+
+proxy::RequestVerdict RecordEncryptionFilter::scale_fetch_limits(const RequestContext& context,
+                                                                 Frame request) const {
+  auto decoded = decode(request, kFetch, kafka::MessageKind::kRequest, context.api_version);
+  if (!decoded.ok()) {
+    // Nothing secret is in a Fetch request: the broker answers a malformed one itself.
+    return proxy::ForwardRequest{std::move(request)};
+  }
+  auto& fetch = *kafka::message_cast<kafka::FetchRequest>(*decoded->body);
+  const bool by_id = context.api_version >= kFirstFetchWithTopicIds;
+  const FetchLimitScaler& scaler = *deps_.fetch_limits;
+  double largest = 1.0;
+  bool changed = false;
+  for (auto& topic : fetch.topics) {
+    const double factor =
+        scaler.factor(by_id ? FetchLimitScaler::key_of_id(topic.topic_id.data()) : topic.topic);
+    if (factor <= 1.0) {
+      continue;
+    }
+    largest = std::max(largest, factor);
+    for (auto& partition : topic.partitions) {
+      const int32_t scaled = scaler.scale(partition.partition_max_bytes, factor);
+      changed = changed || scaled != partition.partition_max_bytes;
+      partition.partition_max_bytes = scaled;
+    }
+  }
+  // The response's limit grows with its largest topic factor: a request for encrypted and
+  // plaintext topics may then get up to that factor more plaintext than asked for, which
+  // fetch.max.bytes allows (it is a target, not a bound: one batch may always exceed it).
+  // min_bytes is left alone: counted in broker bytes it is met sooner, never later.
+  const int32_t max_bytes = scaler.scale(fetch.max_bytes, largest);
+  changed = changed || max_bytes != fetch.max_bytes;
+  fetch.max_bytes = max_bytes;
+  if (!changed) {
+    decoded->body.reset();
+    return proxy::ForwardRequest{std::move(request)};
+  }
+  auto rebuilt = reassemble(request, decoded->header_bytes, fetch, context.api_version);
+  if (!rebuilt.ok()) {
+    decoded->body.reset();
+    return proxy::ForwardRequest{std::move(request)};
+  }
+  decoded->body.reset();
+  return proxy::ForwardRequest{std::move(*rebuilt)};
+}
+
+void RecordEncryptionFilter::learn_fetch_sizes(
+    const std::vector<std::string>& topics, const std::vector<size_t>& topic_of,
+    const std::vector<FetchedPartition>& partitions,
+    const std::vector<PartitionOutcome>& outcomes) const {
+  std::vector<std::pair<uint64_t, uint64_t>> bytes(topics.size());  // broker, delivered
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    const PartitionOutcome& outcome = outcomes[i];
+    if (outcome.failed) {
+      continue;  // a cut-short partition says nothing about the size of its records
+    }
+    const uint64_t broker = partitions[i].records->size();
+    bytes[topic_of[i]].first += broker;
+    bytes[topic_of[i]].second += outcome.changed ? outcome.records.size() : broker;
+  }
+  for (size_t t = 0; t < topics.size(); ++t) {
+    deps_.fetch_limits->observe(topics[t], bytes[t].first, bytes[t].second);
+  }
+}
+
 asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter::decrypt_partition(
     const RequestContext& context, const std::string& topic, int32_t partition,
     const SharedBytes& records) {
@@ -776,8 +853,11 @@ asio::awaitable<Frame> RecordEncryptionFilter::on_fetch_response(const RequestCo
   }
   auto& fetch = *kafka::message_cast<kafka::FetchResponse>(*decoded->body);
   const bool by_id = context.api_version >= kFirstFetchWithTopicIds;
+  const bool learning = deps_.fetch_limits && deps_.fetch_limits->enabled();
   std::vector<FetchedPartition> fetched;
   std::vector<kafka::FetchResponse::PartitionData*> targets;
+  std::vector<std::string> scale_keys;  // learning: the topics as the requests name them
+  std::vector<size_t> topic_of;         // learning: each fetched partition's scale_keys index
   for (auto& topic : fetch.responses) {
     std::optional<std::string> name = topic.topic;
     if (by_id) {
@@ -788,12 +868,19 @@ asio::awaitable<Frame> RecordEncryptionFilter::on_fetch_response(const RequestCo
       continue;
     }
     const std::string label = topic_label(name, topic.topic_id);
+    if (learning) {
+      scale_keys.push_back(by_id ? FetchLimitScaler::key_of_id(topic.topic_id.data())
+                                 : topic.topic);
+    }
     for (auto& partition : topic.partitions) {
       if (!partition.records || partition.records->empty()) {
         continue;
       }
       fetched.push_back({label, partition.partition_index, &*partition.records});
       targets.push_back(&partition);
+      if (learning) {
+        topic_of.push_back(scale_keys.size() - 1);
+      }
     }
   }
   if (fetched.empty()) {
@@ -801,6 +888,9 @@ asio::awaitable<Frame> RecordEncryptionFilter::on_fetch_response(const RequestCo
     co_return response;
   }
   std::vector<PartitionOutcome> outcomes = co_await decrypt_partitions(context, fetched);
+  if (learning) {
+    learn_fetch_sizes(scale_keys, topic_of, fetched, outcomes);
+  }
   bool changed = false;
   for (size_t i = 0; i < outcomes.size(); ++i) {
     PartitionOutcome& outcome = outcomes[i];

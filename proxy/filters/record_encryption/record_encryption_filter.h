@@ -10,6 +10,7 @@
 #include "proxy/filters/record_encryption/dek_cache.h"
 #include "proxy/filters/record_encryption/dek_lease_pool.h"
 #include "proxy/filters/record_encryption/encryption_metrics.h"
+#include "proxy/filters/record_encryption/fetch_limit_scaler.h"
 #include "proxy/filters/record_encryption/topic_policy.h"
 
 namespace kenc::record_encryption {
@@ -26,6 +27,8 @@ struct RecordEncryptionDeps {
   bool encrypt_headers = false;
   // Threads that help the workers decrypt large Fetch responses; may be null (workers alone).
   std::shared_ptr<ForkJoinPool> helpers;
+  // Scales Fetch requests' byte limits by what decryption takes off; null: limits untouched.
+  std::shared_ptr<FetchLimitScaler> fetch_limits;
 };
 
 // Envelope encryption of record values (docs/architecture.md, docs/cipher-record-format.md).
@@ -37,6 +40,9 @@ struct RecordEncryptionDeps {
 // request and answered with an error (retriable when the key broker is unavailable, so an
 // idempotent producer retries without loss or duplicates; INVALID_RECORD naming the topic when
 // the policy rejects it) merged into the broker's response for the other partitions.
+//
+// Fetch requests: the byte limits of topics whose responses shrink when decrypted are scaled
+// up by that much (FetchLimitScaler), so the client receives about what it asked for.
 //
 // Fetch and ShareFetch: values of cipher records are decrypted and the `kenc` header removed;
 // batches without cipher records keep their original bytes. A batch that cannot be decrypted
@@ -71,6 +77,12 @@ class RecordEncryptionFilter final : public proxy::Filter {
                                                       const std::string& topic,
                                                       const TopicDecision& decision,
                                                       const SharedBytes& records);
+  proxy::RequestVerdict scale_fetch_limits(const proxy::RequestContext& context,
+                                           proxy::Frame request) const;
+  void learn_fetch_sizes(const std::vector<std::string>& topics,
+                         const std::vector<size_t>& topic_of,
+                         const std::vector<FetchedPartition>& partitions,
+                         const std::vector<PartitionOutcome>& outcomes) const;
   asio::awaitable<PartitionOutcome> decrypt_partition(const proxy::RequestContext& context,
                                                       const std::string& topic, int32_t partition,
                                                       const SharedBytes& records);

@@ -221,6 +221,21 @@ TEST(ProxyConfig, TheCheckedInExampleIsValid) {
   ASSERT_TRUE(c.admin.has_value());
 }
 
+TEST(ProxyConfig, FetchLimitScalingIsOnUnlessTurnedOff) {
+  const std::string cluster = std::string(kMinimal) + R"(
+    encryption:
+      key_broker: {target: "127.0.0.1:9443", insecure_plaintext_for_development: true}
+      topics: {rules: [{prefix: "", kek: "K"}]}
+)";
+  auto on = parse(cluster);
+  ASSERT_TRUE(on.virtual_clusters[0].encryption.has_value());
+  EXPECT_TRUE(on.virtual_clusters[0].encryption->scale_fetch_limits);
+  auto off = parse(cluster + "      scale_fetch_limits: false\n");
+  EXPECT_FALSE(off.virtual_clusters[0].encryption->scale_fetch_limits);
+  error_for(cluster + "      scale_fetch_limits: sometimes\n",
+            "virtual_clusters[0].encryption.scale_fetch_limits");
+}
+
 TEST(ProxyConfig, EmptyDocumentIsAnError) {
   EXPECT_THROW(parse_proxy_config(YAML::Load("")), ConfigError);
   EXPECT_THROW(parse_proxy_config(YAML::Load("[1, 2]")), ConfigError);

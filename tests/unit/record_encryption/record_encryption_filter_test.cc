@@ -16,6 +16,7 @@
 
 #include "common/crypto/cipher_record.h"
 #include "common/crypto/edek.h"
+#include "common/kafka/protocol/generated/fetch_request.h"
 #include "common/kafka/protocol/generated/fetch_response.h"
 #include "common/kafka/protocol/generated/metadata_request.h"
 #include "common/kafka/protocol/generated/metadata_response.h"
@@ -212,6 +213,41 @@ Frame fetch_frame(const std::string& topic, const std::vector<std::vector<uint8_
   return response_frame(resp, 1, version);
 }
 
+// A consumer's Fetch request: every partition of `topics` (by name, or by id from v13) with a
+// limit of `partition_max_bytes`, the response limited to `max_bytes`.
+Frame fetch_request_frame(const std::vector<std::string>& topics, int32_t partition_max_bytes,
+                          int32_t max_bytes, int16_t version = kFetchVersion,
+                          const std::map<std::string, kafka::Uuid>& ids = {}) {
+  kafka::FetchRequest req;
+  req.max_wait_ms = 500;
+  req.min_bytes = 1;
+  req.max_bytes = max_bytes;
+  for (const auto& name : topics) {
+    kafka::FetchRequest::FetchTopic t;
+    if (version >= 13) {
+      t.topic_id = ids.at(name);
+    } else {
+      t.topic = name;
+    }
+    kafka::FetchRequest::FetchPartition p;
+    p.partition = 0;
+    p.fetch_offset = 1234;
+    p.partition_max_bytes = partition_max_bytes;
+    t.partitions.push_back(p);
+    req.topics.push_back(std::move(t));
+  }
+  kafka::Writer w;
+  w.write_int32(0);
+  kafka::RequestHeader h;
+  h.api_key = 1;
+  h.api_version = version;
+  h.correlation_id = 99;
+  h.client_id = "unit";
+  EXPECT_TRUE(h.encode(w, *kafka::request_header_version(1, version)).ok());
+  EXPECT_TRUE(req.encode(w, version).ok());
+  return finish_frame(w.take_bytes());
+}
+
 // Every record of a records blob, decoded.
 struct SeenRecord {
   std::string key;
@@ -284,8 +320,10 @@ class NamingUpstream final : public proxy::UpstreamChannel {
 
 class FilterTest : public ::testing::Test {
  protected:
-  void make_filter(const std::string& policy_yaml, bool encrypt_headers = false) {
+  void make_filter(const std::string& policy_yaml, bool encrypt_headers = false,
+                   std::shared_ptr<FetchLimitScaler> fetch_limits = nullptr) {
     RecordEncryptionDeps deps;
+    deps.fetch_limits = std::move(fetch_limits);
     deps.policy = std::make_shared<const TopicPolicy>(
         TopicPolicy::from_yaml(YAML::Load(policy_yaml), "encryption.topics"));
     deps.leases = std::make_shared<DekLeasePool>(DekLeasePoolOptions{}, kb.lease_fn());
@@ -307,9 +345,10 @@ class FilterTest : public ::testing::Test {
     return c;
   }
 
-  proxy::RequestVerdict request(Frame frame, int16_t version = kProduceVersion) {
+  proxy::RequestVerdict request(Frame frame, int16_t version = kProduceVersion,
+                                int16_t api_key = 0) {
     std::optional<proxy::RequestVerdict> verdict;
-    auto ctx = context(0, version);
+    auto ctx = context(api_key, version);
     asio::co_spawn(io, filter->on_request(ctx, std::move(frame)),
                    [&](std::exception_ptr e, proxy::RequestVerdict v) {
                      if (e) std::rethrow_exception(e);
@@ -622,6 +661,97 @@ TEST_F(FilterTest, ProduceByTopicIdNeedsAKnownId) {
   auto req = decode_body<kafka::ProduceRequest>(fwd->request, 0, 13, kafka::MessageKind::kRequest);
   auto seen = read_records(req.topic_data.at(0).partition_data.at(0).records->view());
   EXPECT_EQ(seen.at(0).headers.back().first, "kenc");
+}
+
+// 300 records of 100-byte values: about half of what the broker returns is cipher overhead.
+std::vector<TestRecord> small_records() {
+  std::vector<TestRecord> records;
+  for (int i = 0; i < 300; ++i) {
+    records.push_back(
+        {"k" + std::to_string(i), std::string(100, static_cast<char>('a' + i % 26)), {}, i});
+  }
+  return records;
+}
+
+TEST_F(FilterTest, FetchLimitsGrowByWhatDecryptionTakesOffTheTopicsResponses) {
+  FetchLimitScaler::Options options;
+  options.max_scaled_bytes = 64 * 1024 * 1024;
+  make_filter(kPolicy, false, std::make_shared<FetchLimitScaler>(options));
+  ASSERT_TRUE(filter->handles_request(1, kFetchVersion));
+
+  // Nothing learned yet: the request goes to the broker byte for byte.
+  Frame first = fetch_request_frame({"enc-small", "public"}, 1048576, 52428800);
+  const ByteBuffer first_bytes = first.bytes;
+  auto untouched = request(std::move(first), kFetchVersion, 1);
+  ASSERT_NE(std::get_if<proxy::ForwardRequest>(&untouched), nullptr);
+  EXPECT_EQ(std::get<proxy::ForwardRequest>(untouched).request.bytes, first_bytes);
+
+  // A response of cipher records, decrypted: the filter sees how much smaller it became.
+  auto stored = forwarded_records(
+      request(produce_frame({{"enc-small", {{0, make_batch(small_records(), Codec::kNone)}}}})));
+  auto fetched = response(1, kFetchVersion, fetch_frame("enc-small", {stored}));
+  auto plain =
+      decode_body<kafka::FetchResponse>(fetched, 1, kFetchVersion, kafka::MessageKind::kResponse)
+          .responses.at(0)
+          .partitions.at(0)
+          .records->size();
+  const double factor = static_cast<double>(stored.size()) / static_cast<double>(plain);
+  ASSERT_GT(factor, 1.5);  // records of 100-byte values and a key, ~100 bytes of overhead each
+
+  // The next request asks the broker for that much more of the encrypted topic; the plaintext
+  // topic keeps its limit, the response limit grows up to the bound.
+  auto scaled =
+      request(fetch_request_frame({"enc-small", "public"}, 1048576, 52428800), kFetchVersion, 1);
+  auto* fwd = std::get_if<proxy::ForwardRequest>(&scaled);
+  ASSERT_NE(fwd, nullptr);
+  auto req = decode_body<kafka::FetchRequest>(fwd->request, 1, kFetchVersion,
+                                              kafka::MessageKind::kRequest);
+  EXPECT_EQ(req.topics.at(0).partitions.at(0).partition_max_bytes,
+            static_cast<int32_t>(1048576 * factor));
+  EXPECT_EQ(req.topics.at(1).partitions.at(0).partition_max_bytes, 1048576);
+  EXPECT_EQ(req.max_bytes, 64 * 1024 * 1024);
+  // Everything else as the client sent it.
+  EXPECT_EQ(req.topics.at(0).topic, "enc-small");
+  EXPECT_EQ(req.topics.at(0).partitions.at(0).fetch_offset, 1234);
+  EXPECT_EQ(req.min_bytes, 1);
+  EXPECT_EQ(req.max_wait_ms, 500);
+
+  // A request for plaintext topics only is not touched.
+  Frame plain_only = fetch_request_frame({"public"}, 1048576, 52428800);
+  const ByteBuffer plain_only_bytes = plain_only.bytes;
+  auto kept = request(std::move(plain_only), kFetchVersion, 1);
+  EXPECT_EQ(std::get<proxy::ForwardRequest>(kept).request.bytes, plain_only_bytes);
+}
+
+TEST_F(FilterTest, FetchLimitsOfTopicsNamedByIdAreScaledToo) {
+  make_filter(kPolicy, false, std::make_shared<FetchLimitScaler>(FetchLimitScaler::Options{}));
+  kafka::Uuid id{};
+  id[0] = 0x17;
+  topic_ids->learn(id, "enc-by-id");
+  auto stored = forwarded_records(
+      request(produce_frame({{"enc-by-id", {{0, make_batch(small_records(), Codec::kNone)}}}})));
+  kafka::FetchResponse resp;
+  kafka::FetchResponse::FetchableTopicResponse t;
+  t.topic_id = id;
+  kafka::FetchResponse::PartitionData p;
+  p.high_watermark = 300;
+  p.records = SharedBytes(stored);
+  t.partitions.push_back(std::move(p));
+  resp.responses.push_back(std::move(t));
+  response(1, 17, response_frame(resp, 1, 17));
+
+  auto scaled = request(
+      fetch_request_frame({"enc-by-id"}, 1048576, 52428800, 17, {{"enc-by-id", id}}), 17, 1);
+  auto req = decode_body<kafka::FetchRequest>(std::get<proxy::ForwardRequest>(scaled).request, 1,
+                                              17, kafka::MessageKind::kRequest);
+  EXPECT_GT(req.topics.at(0).partitions.at(0).partition_max_bytes, 1048576 * 3 / 2);
+  EXPECT_EQ(req.topics.at(0).topic_id, id);
+}
+
+TEST_F(FilterTest, FetchRequestsAreNotLookedAtWithoutAScaler) {
+  make_filter(kPolicy);
+  EXPECT_FALSE(filter->handles_request(1, kFetchVersion));
+  EXPECT_TRUE(filter->handles_request(0, kProduceVersion));
 }
 
 TEST_F(FilterTest, ATamperedRecordFailsItsPartitionButDeliversTheBatchesBeforeIt) {
