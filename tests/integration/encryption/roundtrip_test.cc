@@ -110,6 +110,39 @@ TEST_F(RoundTrip, LargeFetchesAreSharedWithAHelperThreadAndComeBackIdentical) {
   expect_no_plaintext_on_disk(topic, values_of(sent));
 }
 
+TEST_F(RoundTrip, ConsumersGetAsManyRecordsPerFetchAsTheirByteLimitsAskFor) {
+  // 8,000 records of 100-byte values in small batches. Stored as cipher records they take about
+  // twice their plaintext size; a broker filling each fetch with at most 64 KiB of them (the
+  // consumer's limit, were it forwarded as it came) needs at least stored / 64 KiB fetches. The
+  // proxy scales the limit by what decryption takes off, so the consumer gets about 64 KiB of
+  // plaintext per fetch and needs about half as many (measured: 19 fetches with scaling, 43
+  // without it, for 35 as that minimum).
+  const std::string topic = unique_topic("enc");
+  create_topic(topic, 1);
+  std::vector<TestRecord> records;
+  for (int i = 0; i < 8000; ++i) {
+    TestRecord r;
+    r.key = "fetch-" + std::to_string(i);
+    r.value = std::string(100, static_cast<char>('a' + i % 26));
+    records.push_back(std::move(r));
+  }
+  auto sent = JavaClient::produce(stack().proxy_bootstrap(), topic, records,
+                                  {{"linger.ms", "50"}, {"batch.size", "4096"}});
+  const double stored = static_cast<double>(stored_bytes(topic));
+  const double fetches_before = proxy_metric(0, "kenc_proxy_requests_total", {"api_key=\"1\""});
+
+  expect_identical(sent,
+                   JavaClient::consume(stack().proxy_bootstrap(), topic, sent.size(),
+                                       {{"max.partition.fetch.bytes", "65536"}}),
+                   "Java consumer through the proxy");
+  const double fetches =
+      proxy_metric(0, "kenc_proxy_requests_total", {"api_key=\"1\""}) - fetches_before;
+  const double unscaled_minimum = stored / 65536.0;
+  EXPECT_LT(fetches, 0.75 * unscaled_minimum)
+      << fetches << " fetches for " << stored << " bytes of cipher records";
+  EXPECT_GT(fetches, 0.0);
+}
+
 TEST_F(RoundTrip, NullValuesStayNullAndNeighboursAreEncrypted) {
   const std::string topic = unique_topic("enc");
   create_topic(topic, 1, {{"cleanup.policy", "compact"}});
