@@ -135,6 +135,21 @@ Frame finish_frame(ByteBuffer bytes) {
   return Frame{std::move(bytes)};
 }
 
+// A client's request frame: header (correlation id 99, client id "unit") and `body`.
+template <typename Body>
+Frame request_frame(const Body& body, int16_t api_key, int16_t version) {
+  kafka::Writer w;
+  w.write_int32(0);
+  kafka::RequestHeader h;
+  h.api_key = api_key;
+  h.api_version = version;
+  h.correlation_id = 99;
+  h.client_id = "unit";
+  EXPECT_TRUE(h.encode(w, *kafka::request_header_version(api_key, version)).ok());
+  EXPECT_TRUE(body.encode(w, version).ok());
+  return finish_frame(w.take_bytes());
+}
+
 using PartitionRecords = std::vector<std::pair<int32_t, std::vector<uint8_t>>>;
 using TopicRecords = std::vector<std::pair<std::string, PartitionRecords>>;
 
@@ -158,16 +173,7 @@ Frame produce_frame(const TopicRecords& topics, int16_t version = kProduceVersio
     }
     req.topic_data.push_back(std::move(t));
   }
-  kafka::Writer w;
-  w.write_int32(0);
-  kafka::RequestHeader h;
-  h.api_key = 0;
-  h.api_version = version;
-  h.correlation_id = 99;
-  h.client_id = "unit";
-  EXPECT_TRUE(h.encode(w, *kafka::request_header_version(0, version)).ok());
-  EXPECT_TRUE(req.encode(w, version).ok());
-  return finish_frame(w.take_bytes());
+  return request_frame(req, 0, version);
 }
 
 template <typename Body>
@@ -236,16 +242,7 @@ Frame fetch_request_frame(const std::vector<std::string>& topics, int32_t partit
     t.partitions.push_back(p);
     req.topics.push_back(std::move(t));
   }
-  kafka::Writer w;
-  w.write_int32(0);
-  kafka::RequestHeader h;
-  h.api_key = 1;
-  h.api_version = version;
-  h.correlation_id = 99;
-  h.client_id = "unit";
-  EXPECT_TRUE(h.encode(w, *kafka::request_header_version(1, version)).ok());
-  EXPECT_TRUE(req.encode(w, version).ok());
-  return finish_frame(w.take_bytes());
+  return request_frame(req, 1, version);
 }
 
 // Every record of a records blob, decoded.
