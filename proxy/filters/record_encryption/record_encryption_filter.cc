@@ -635,9 +635,6 @@ Frame RecordEncryptionFilter::merge_produce_failures(const RequestContext& conte
 // ---------------------------------------------------------------------------------------------
 // Fetch
 
-// ---------------------------------------------------------------------------------------------
-// Fetch
-
 proxy::RequestVerdict RecordEncryptionFilter::scale_fetch_limits(const RequestContext& context,
                                                                  Frame request) const {
   auto decoded = decode(request, kFetch, kafka::MessageKind::kRequest, context.api_version);
