@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include <algorithm>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -667,17 +668,16 @@ proxy::RequestVerdict RecordEncryptionFilter::scale_fetch_limits(const RequestCo
   const int32_t max_bytes = scaler.scale(fetch.max_bytes, largest);
   changed = changed || max_bytes != fetch.max_bytes;
   fetch.max_bytes = max_bytes;
-  if (!changed) {
-    decoded->body.reset();
-    return proxy::ForwardRequest{std::move(request)};
+  std::optional<Frame> rebuilt;
+  if (changed) {
+    // A request that cannot be re-encoded goes out as the client sent it (unscaled).
+    if (auto frame = reassemble(request, decoded->header_bytes, fetch, context.api_version);
+        frame.ok()) {
+      rebuilt = std::move(*frame);
+    }
   }
-  auto rebuilt = reassemble(request, decoded->header_bytes, fetch, context.api_version);
-  if (!rebuilt.ok()) {
-    decoded->body.reset();
-    return proxy::ForwardRequest{std::move(request)};
-  }
-  decoded->body.reset();
-  return proxy::ForwardRequest{std::move(*rebuilt)};
+  decoded->body.reset();  // it points into `request`
+  return proxy::ForwardRequest{rebuilt ? std::move(*rebuilt) : std::move(request)};
 }
 
 void RecordEncryptionFilter::learn_fetch_sizes(
