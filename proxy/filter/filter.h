@@ -3,6 +3,7 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -29,6 +30,12 @@ struct RequestContext {
   // The client connection's upstream, for requests of the filter's own (see UpstreamChannel).
   // Null outside a connection (e.g. in unit tests that do not provide one).
   UpstreamChannel* upstream = nullptr;
+  // What filters keep for as long as the client's connection lives (e.g. a response read
+  // ahead), keyed by filter like `state`. Null outside a connection.
+  RequestState* connection_state = nullptr;
+  // The same upstream as `upstream`, for work that outlives the filter call (a request sent
+  // ahead of the client's): lock it for each use; it is expired once the connection is gone.
+  std::weak_ptr<UpstreamChannel> upstream_handle{};
 };
 
 // A filter's decision about a request.
@@ -61,8 +68,8 @@ using RequestVerdict = std::variant<ForwardRequest, AnswerRequest>;
 //  * Produce requests with acks=0 get no response from the broker; a filter must not answer
 //    them either (the proxy drops such an answer, since the client waits for none).
 //  * One filter instance serves every connection of a virtual cluster, concurrently from all
-//    worker threads: per-connection state belongs in the coroutine, shared state needs locks
-//    or atomics.
+//    worker threads: per-request state belongs in the coroutine or `state`, per-connection
+//    state in `connection_state`, and shared state needs locks or atomics.
 class Filter {
  public:
   virtual ~Filter() = default;

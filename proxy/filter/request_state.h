@@ -11,6 +11,9 @@ namespace kenc::proxy {
 // it with the in-flight request, so it lives exactly as long as the request (a closed
 // connection drops it; nothing is left behind in the filter). Each filter keys its entry by
 // itself (`this`). Touched only on the connection's thread.
+//
+// A connection also keeps one for as long as it lives (RequestContext::connection_state), for
+// what filters remember across requests.
 class RequestState {
  public:
   void put(const void* owner, std::shared_ptr<void> value) {

@@ -21,7 +21,8 @@ namespace kenc::proxy {
 //
 // Sending from on_request delays that request (and those behind it) by one broker round trip;
 // the client's earlier requests are unaffected. Valid only while the filter call that received
-// the RequestContext runs; never keep the pointer.
+// the RequestContext runs; never keep the pointer (RequestContext::upstream_handle is the one
+// to keep).
 class UpstreamChannel {
  public:
   virtual ~UpstreamChannel() = default;

@@ -378,6 +378,8 @@ asio::awaitable<void> Connection::client_reader() {
       RequestContext context{info.api_key,          info.api_version, info.correlation_id,
                              env_->virtual_cluster, executor_,        info.filter_state};
       context.upstream = this;
+      context.connection_state = &filter_state_;
+      context.upstream_handle = weak_from_this();
       const auto filter_start = std::chrono::steady_clock::now();
       RequestVerdict verdict = co_await env_->filters->on_request(context, std::move(*frame));
       if (closed_) {
@@ -509,6 +511,8 @@ asio::awaitable<void> Connection::filter_response(InFlightQueue::Sequence seq, F
   RequestContext context{request.api_key,       request.api_version, request.correlation_id,
                          env_->virtual_cluster, executor_,           request.filter_state};
   context.upstream = this;
+  context.connection_state = &filter_state_;
+  context.upstream_handle = weak_from_this();
   const auto filter_start = std::chrono::steady_clock::now();
   Frame filtered = co_await env_->filters->on_response(context, std::move(response));
   if (closed_) {

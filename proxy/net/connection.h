@@ -141,6 +141,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Upstr
   std::deque<std::shared_ptr<OwnRequest>> own_requests_;
   int32_t next_own_correlation_id_ = std::numeric_limits<int32_t>::min();
 
+  RequestState filter_state_;  // the filters' state for the connection's lifetime
   std::deque<Frame> upstream_queue_;
   InFlightQueue inflight_;
   Notifier upstream_queue_changed_;  // wakes the upstream writer (frames) and client reader (space)
