@@ -194,6 +194,13 @@ Encryption parse_encryption(const Field& f) {
   if (f.child("scale_fetch_limits").present()) {
     e.scale_fetch_limits = get_bool(f.child("scale_fetch_limits"));
   }
+  if (f.child("fetch_read_ahead").present()) {
+    e.fetch_read_ahead = get_bool(f.child("fetch_read_ahead"));
+  }
+  if (f.child("fetch_read_ahead_max_bytes").present()) {
+    e.fetch_read_ahead_max_bytes =
+        static_cast<size_t>(get_int(f.child("fetch_read_ahead_max_bytes"), 0, int64_t{1} << 40));
+  }
   Field kb = f.child("key_broker");
   reject_unknown_keys(kb);
   e.key_broker.target = get_host_port(kb.child("target"), false).to_string();

@@ -78,6 +78,10 @@ struct Encryption {  // NOLINT(bugprone-exception-escape)
   bool encrypt_headers = false;  // headers encrypted with the value (cipher format version 2)
   // Fetch requests' byte limits scaled by what decryption takes off (FetchLimitScaler).
   bool scale_fetch_limits = true;
+  // Consumers' next Fetch requests sent and decrypted ahead of them (FetchReadAhead), holding
+  // at most this many response bytes over all connections of the virtual cluster.
+  bool fetch_read_ahead = true;
+  size_t fetch_read_ahead_max_bytes = size_t{256} * 1024 * 1024;
 };
 
 struct VirtualCluster {

@@ -24,6 +24,22 @@ const char* partition_failure_name(PartitionFailure failure) {
   return "unknown";
 }
 
+const char* read_ahead_outcome_name(ReadAheadOutcome outcome) {
+  switch (outcome) {
+    case ReadAheadOutcome::kUsed:
+      return "used";
+    case ReadAheadOutcome::kMismatched:
+      return "mismatched";
+    case ReadAheadOutcome::kUnservable:
+      return "unservable";
+    case ReadAheadOutcome::kStale:
+      return "stale";
+    case ReadAheadOutcome::kCount:
+      break;
+  }
+  return "unknown";
+}
+
 EncryptionMetricFamilies::EncryptionMetricFamilies(std::shared_ptr<admin::MetricsRegistry> reg)
     : registry(std::move(reg)),
       records(registry->counter_family("kenc_proxy_encryption_records_total",
@@ -65,7 +81,13 @@ EncryptionMetricFamilies::EncryptionMetricFamilies(std::shared_ptr<admin::Metric
       fetch_errors(registry->counter_family(
           "kenc_proxy_encryption_fetch_partition_errors_total",
           "Fetch partitions whose records could not be decrypted, by reason.",
-          {"virtual_cluster", "reason"})) {}
+          {"virtual_cluster", "reason"})),
+      read_aheads(registry->counter_family(
+          "kenc_proxy_encryption_fetch_read_aheads_total",
+          "Fetch requests the proxy sent ahead of a consumer, by how they ended: used (they "
+          "answered the consumer's request), mismatched (the consumer asked for something "
+          "else), unservable (no records or an error), stale (not asked for within a second).",
+          {"virtual_cluster", "outcome"})) {}
 
 EncryptionMetrics::EncryptionMetrics(std::shared_ptr<EncryptionMetricFamilies> families,
                                      const std::string& vc)
@@ -86,6 +108,10 @@ EncryptionMetrics::EncryptionMetrics(std::shared_ptr<EncryptionMetricFamilies> f
     const char* reason = partition_failure_name(static_cast<PartitionFailure>(i));
     produce_failures_[i] = &f.produce_errors.with({vc, reason});
     fetch_failures_[i] = &f.fetch_errors.with({vc, reason});
+  }
+  for (size_t i = 0; i < read_aheads_.size(); ++i) {
+    read_aheads_[i] =
+        &f.read_aheads.with({vc, read_ahead_outcome_name(static_cast<ReadAheadOutcome>(i))});
   }
 }
 

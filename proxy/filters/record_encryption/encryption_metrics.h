@@ -23,6 +23,17 @@ enum class PartitionFailure : uint8_t {
 
 const char* partition_failure_name(PartitionFailure failure);
 
+// How a Fetch read-ahead ended (FetchReadAhead).
+enum class ReadAheadOutcome : uint8_t {
+  kUsed,        // answered the consumer's request
+  kMismatched,  // the consumer asked for something else
+  kUnservable,  // the broker's response could not answer the request (no records, an error)
+  kStale,       // held longer than FetchReadAhead::kMaxHoldTime
+  kCount
+};
+
+const char* read_ahead_outcome_name(ReadAheadOutcome outcome);
+
 // The metric families of the filter (kenc_proxy_encryption_*), registered once per process.
 // Holds the registry, so the counters outlive every filter and in-flight call that uses them.
 struct EncryptionMetricFamilies {
@@ -39,6 +50,7 @@ struct EncryptionMetricFamilies {
   admin::CounterFamily& shared_decryptions;
   admin::CounterFamily& produce_errors;
   admin::CounterFamily& fetch_errors;
+  admin::CounterFamily& read_aheads;
 };
 
 // One virtual cluster's series of those families. Lock-free on the hot path.
@@ -56,6 +68,7 @@ class EncryptionMetrics {
   void unwrap(bool ok) { (ok ? unwraps_ok_ : unwraps_failed_).inc(); }
   void lease_wait() { lease_waits_.inc(); }
   void shared_decryption() { shared_decryptions_.inc(); }
+  void read_ahead(ReadAheadOutcome outcome) { read_aheads_[static_cast<size_t>(outcome)]->inc(); }
 
  private:
   std::shared_ptr<EncryptionMetricFamilies> families_;
@@ -72,6 +85,7 @@ class EncryptionMetrics {
   admin::Counter& shared_decryptions_;
   std::array<admin::Counter*, static_cast<size_t>(PartitionFailure::kCount)> produce_failures_{};
   std::array<admin::Counter*, static_cast<size_t>(PartitionFailure::kCount)> fetch_failures_{};
+  std::array<admin::Counter*, static_cast<size_t>(ReadAheadOutcome::kCount)> read_aheads_{};
 };
 
 }  // namespace kenc::record_encryption

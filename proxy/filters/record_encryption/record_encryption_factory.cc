@@ -172,6 +172,9 @@ std::shared_ptr<proxy::Filter> make_record_encryption_filter(
     scaling.max_scaled_bytes = max_frame_bytes - max_frame_bytes / 4;
     deps.fetch_limits = std::make_shared<FetchLimitScaler>(scaling);
   }
+  if (config.fetch_read_ahead && config.fetch_read_ahead_max_bytes > 0) {
+    deps.read_ahead = std::make_shared<ReadAheadBudget>(config.fetch_read_ahead_max_bytes);
+  }
   auto filter = std::make_unique<RecordEncryptionFilter>(std::move(deps));
   return std::make_shared<OwningFilter>(std::move(client), std::move(filter), std::move(sweep));
 }

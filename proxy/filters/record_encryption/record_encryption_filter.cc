@@ -3,6 +3,8 @@
 #include <glog/logging.h>
 
 #include <algorithm>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -268,8 +270,9 @@ bool RecordEncryptionFilter::handles_request(int16_t api_key, int16_t api_versio
   if (api_key == kProduce) {
     return true;
   }
-  return api_key == kFetch && deps_.fetch_limits && deps_.fetch_limits->enabled() &&
-         api_version >= kafka::FetchRequest::kLowestVersion &&
+  const bool fetch_handled =
+      (deps_.fetch_limits && deps_.fetch_limits->enabled()) || deps_.read_ahead != nullptr;
+  return api_key == kFetch && fetch_handled && api_version >= kafka::FetchRequest::kLowestVersion &&
          api_version <= kafka::FetchRequest::kHighestVersion;
 }
 
@@ -415,7 +418,7 @@ asio::awaitable<RecordEncryptionFilter::PartitionOutcome> RecordEncryptionFilter
 asio::awaitable<proxy::RequestVerdict> RecordEncryptionFilter::on_request(
     const RequestContext& context, Frame request) {
   if (context.api_key == kFetch) {
-    co_return scale_fetch_limits(context, std::move(request));
+    co_return co_await on_fetch_request(context, std::move(request));
   }
   if (context.api_version < kafka::ProduceRequest::kLowestVersion ||
       context.api_version > kafka::ProduceRequest::kHighestVersion) {
@@ -636,15 +639,10 @@ Frame RecordEncryptionFilter::merge_produce_failures(const RequestContext& conte
 // ---------------------------------------------------------------------------------------------
 // Fetch
 
-proxy::RequestVerdict RecordEncryptionFilter::scale_fetch_limits(const RequestContext& context,
-                                                                 Frame request) const {
-  auto decoded = decode(request, kFetch, kafka::MessageKind::kRequest, context.api_version);
-  if (!decoded.ok()) {
-    // Nothing secret is in a Fetch request: the broker answers a malformed one itself.
-    return proxy::ForwardRequest{std::move(request)};
+bool RecordEncryptionFilter::scale_fetch_limits(kafka::FetchRequest& fetch, bool by_id) const {
+  if (!deps_.fetch_limits || !deps_.fetch_limits->enabled()) {
+    return false;
   }
-  auto& fetch = *kafka::message_cast<kafka::FetchRequest>(*decoded->body);
-  const bool by_id = context.api_version >= kFirstFetchWithTopicIds;
   const FetchLimitScaler& scaler = *deps_.fetch_limits;
   double largest = 1.0;
   bool changed = false;
@@ -668,6 +666,62 @@ proxy::RequestVerdict RecordEncryptionFilter::scale_fetch_limits(const RequestCo
   const int32_t max_bytes = scaler.scale(fetch.max_bytes, largest);
   changed = changed || max_bytes != fetch.max_bytes;
   fetch.max_bytes = max_bytes;
+  return changed;
+}
+
+std::shared_ptr<FetchReadAhead> RecordEncryptionFilter::read_ahead_of(
+    const RequestContext& context) const {
+  if (!deps_.read_ahead || context.connection_state == nullptr) {
+    return nullptr;
+  }
+  auto ahead = context.connection_state->get<FetchReadAhead>(this);
+  if (!ahead) {
+    ahead = std::make_shared<FetchReadAhead>(context.executor, deps_.read_ahead);
+    if (deps_.metrics) {
+      ahead->on_outcome(
+          [metrics = deps_.metrics](ReadAheadOutcome outcome) { metrics->read_ahead(outcome); });
+    }
+    context.connection_state->put(this, ahead);
+  }
+  return ahead;
+}
+
+asio::awaitable<proxy::RequestVerdict> RecordEncryptionFilter::on_fetch_request(
+    const RequestContext& context, Frame request) {
+  auto decoded = decode(request, kFetch, kafka::MessageKind::kRequest, context.api_version);
+  if (!decoded.ok()) {
+    // Nothing secret is in a Fetch request: the broker answers a malformed one itself.
+    co_return proxy::ForwardRequest{std::move(request)};
+  }
+  auto& fetch = *kafka::message_cast<kafka::FetchRequest>(*decoded->body);
+  bool changed = false;
+  if (auto ahead = read_ahead_of(context)) {
+    changed = make_sessionless(fetch);
+    if (is_sessionless(fetch)) {
+      std::optional<FetchReadAhead::Hit> hit = co_await ahead->take(fetch);
+      if (hit) {
+        // The response read ahead carries the proxy's correlation id; the client gets its own.
+        const auto id = static_cast<uint32_t>(context.correlation_id);
+        for (size_t i = 0; i < 4; ++i) {
+          hit->response.bytes[kafka::kFrameSizeBytes + i] =
+              static_cast<uint8_t>(id >> (24 - 8 * i));
+        }
+        if (hit->after) {
+          order_like(hit->after->request, fetch);
+          read_ahead(context, ahead, std::move(*hit->after));
+        }
+        decoded->body.reset();
+        co_return proxy::AnswerRequest{std::move(hit->response)};
+      }
+      if (context.state) {
+        // For the response: what the client will ask next depends on this request.
+        auto header = request.payload().subspan(0, decoded->header_bytes);
+        context.state->put(this, std::make_shared<PredictedFetch>(PredictedFetch{
+                                     std::vector<uint8_t>(header.begin(), header.end()), fetch}));
+      }
+    }
+  }
+  changed = scale_fetch_limits(fetch, context.api_version >= kFirstFetchWithTopicIds) || changed;
   std::optional<Frame> rebuilt;
   if (changed) {
     // A request that cannot be re-encoded goes out as the client sent it (unscaled).
@@ -677,7 +731,76 @@ proxy::RequestVerdict RecordEncryptionFilter::scale_fetch_limits(const RequestCo
     }
   }
   decoded->body.reset();  // it points into `request`
-  return proxy::ForwardRequest{rebuilt ? std::move(*rebuilt) : std::move(request)};
+  co_return proxy::ForwardRequest{rebuilt ? std::move(*rebuilt) : std::move(request)};
+}
+
+void RecordEncryptionFilter::read_ahead(const RequestContext& context,
+                                        const std::shared_ptr<FetchReadAhead>& ahead,
+                                        PredictedFetch next) {
+  kafka::FetchRequest upstream = next.request;
+  upstream.max_wait_ms = 0;  // what is there now: a consumer that caught up is not read ahead
+  scale_fetch_limits(upstream, context.api_version >= kFirstFetchWithTopicIds);
+  // The response is bounded by the request's limits (give or take one batch).
+  int64_t partition_limits = 0;
+  for (const auto& topic : upstream.topics) {
+    for (const auto& partition : topic.partitions) {
+      partition_limits += std::max(partition.partition_max_bytes, 0);
+    }
+  }
+  const auto bytes =
+      static_cast<size_t>(std::min<int64_t>(partition_limits, std::max(upstream.max_bytes, 0)));
+  auto ticket = ahead->start(next.request, bytes);
+  if (!ticket) {
+    return;
+  }
+  kafka::Writer writer;
+  writer.reserve(kafka::kFrameSizeBytes + next.header.size() +
+                 upstream.encoded_size(context.api_version));
+  writer.write_int32(0);  // the size, patched below
+  writer.write_raw(next.header);
+  if (Status s = upstream.encode(writer, context.api_version); !s.ok()) {
+    ahead->finish(*ticket, std::nullopt, std::nullopt);
+    return;
+  }
+  Frame frame{writer.take_bytes()};
+  const auto size = static_cast<uint32_t>(frame.bytes.size() - kafka::kFrameSizeBytes);
+  for (size_t i = 0; i < 4; ++i) {
+    frame.bytes[i] = static_cast<uint8_t>(size >> (24 - 8 * i));
+  }
+  RequestContext own{context.api_key,         context.api_version, context.correlation_id,
+                     context.virtual_cluster, context.executor,    nullptr};
+  asio::co_spawn(context.executor,
+                 run_read_ahead(context.upstream_handle, ahead, *ticket, std::move(own),
+                                std::move(next), std::move(frame)),
+                 asio::detached);
+}
+
+asio::awaitable<void> RecordEncryptionFilter::run_read_ahead(
+    std::weak_ptr<proxy::UpstreamChannel> handle, std::shared_ptr<FetchReadAhead> ahead,
+    FetchReadAhead::Ticket ticket, RequestContext context, PredictedFetch sent, Frame request) {
+  std::optional<Frame> ready;
+  std::optional<PredictedFetch> after;
+  // Holding the connection also keeps its filters, this one included, alive until the end.
+  if (std::shared_ptr<proxy::UpstreamChannel> upstream = handle.lock()) {
+    Result<Frame> response = co_await upstream->send(std::move(request));
+    if (response.ok()) {
+      try {
+        FetchFollowUp follow;
+        Frame decrypted =
+            co_await on_fetch_response(context, std::move(*response), &sent.request, &follow);
+        if (follow.servable) {
+          ready = std::move(decrypted);
+        }
+        if (follow.next) {
+          after = PredictedFetch{std::move(sent.header), std::move(*follow.next)};
+        }
+      } catch (const std::exception& e) {
+        // The client's own request goes to the broker and meets whatever this was.
+        VLOG(1) << "fetch read-ahead dropped: " << e.what();
+      }
+    }
+  }
+  ahead->finish(ticket, std::move(ready), std::move(after));
 }
 
 void RecordEncryptionFilter::learn_fetch_sizes(
@@ -842,7 +965,9 @@ RecordEncryptionFilter::decrypt_partitions(const RequestContext& context,
 }
 
 asio::awaitable<Frame> RecordEncryptionFilter::on_fetch_response(const RequestContext& context,
-                                                                 Frame response) {
+                                                                 Frame response,
+                                                                 const kafka::FetchRequest* request,
+                                                                 FetchFollowUp* follow) {
   auto decoded = decode(response, kFetch, kafka::MessageKind::kResponse, context.api_version);
   if (!decoded.ok()) {
     throw std::runtime_error("cannot decode a Fetch v" + std::to_string(context.api_version) +
@@ -881,6 +1006,9 @@ asio::awaitable<Frame> RecordEncryptionFilter::on_fetch_response(const RequestCo
     }
   }
   if (fetched.empty()) {
+    if (request != nullptr) {
+      *follow = follow_up(*request, fetch, context.api_version);
+    }
     decoded->body.reset();
     co_return response;
   }
@@ -900,6 +1028,9 @@ asio::awaitable<Frame> RecordEncryptionFilter::on_fetch_response(const RequestCo
       partition.records = std::move(outcome.records);
       changed = true;
     }
+  }
+  if (request != nullptr) {
+    *follow = follow_up(*request, fetch, context.api_version);
   }
   if (!changed) {
     decoded->body.reset();
@@ -972,7 +1103,22 @@ asio::awaitable<Frame> RecordEncryptionFilter::on_share_fetch_response(
 asio::awaitable<Frame> RecordEncryptionFilter::on_response(const RequestContext& context,
                                                            Frame response) {
   if (context.api_key == kFetch) {
-    co_return co_await on_fetch_response(context, std::move(response));
+    std::shared_ptr<PredictedFetch> sent;
+    std::shared_ptr<FetchReadAhead> ahead;
+    if (context.state) {
+      sent = context.state->get<PredictedFetch>(this);
+      ahead = sent ? read_ahead_of(context) : nullptr;
+    }
+    if (!ahead) {
+      co_return co_await on_fetch_response(context, std::move(response));
+    }
+    FetchFollowUp follow;
+    Frame decrypted =
+        co_await on_fetch_response(context, std::move(response), &sent->request, &follow);
+    if (follow.next) {
+      read_ahead(context, ahead, PredictedFetch{sent->header, std::move(*follow.next)});
+    }
+    co_return decrypted;
   }
   if (context.api_key == kShareFetch) {
     co_return co_await on_share_fetch_response(context, std::move(response));

@@ -11,6 +11,7 @@
 #include "proxy/filters/record_encryption/dek_lease_pool.h"
 #include "proxy/filters/record_encryption/encryption_metrics.h"
 #include "proxy/filters/record_encryption/fetch_limit_scaler.h"
+#include "proxy/filters/record_encryption/fetch_read_ahead.h"
 #include "proxy/filters/record_encryption/topic_policy.h"
 
 namespace kenc::record_encryption {
@@ -29,6 +30,8 @@ struct RecordEncryptionDeps {
   std::shared_ptr<ForkJoinPool> helpers;
   // Scales Fetch requests' byte limits by what decryption takes off; null: limits untouched.
   std::shared_ptr<FetchLimitScaler> fetch_limits;
+  // Fetch read-ahead (FetchReadAhead) within this budget; null: off.
+  std::shared_ptr<ReadAheadBudget> read_ahead;
 };
 
 // Envelope encryption of record values (docs/architecture.md, docs/cipher-record-format.md).
@@ -42,7 +45,9 @@ struct RecordEncryptionDeps {
 // the policy rejects it) merged into the broker's response for the other partitions.
 //
 // Fetch requests: the byte limits of topics whose responses shrink when decrypted are scaled
-// up by that much (FetchLimitScaler), so the client receives about what it asked for.
+// up by that much (FetchLimitScaler), so the client receives about what it asked for. With
+// read-ahead on, a consumer's next Fetch request is sent and its response decrypted while the
+// consumer still processes the last one (FetchReadAhead).
 //
 // Fetch and ShareFetch: values of cipher records are decrypted and the `kenc` header removed;
 // batches without cipher records keep their original bytes. A batch that cannot be decrypted
@@ -77,8 +82,19 @@ class RecordEncryptionFilter final : public proxy::Filter {
                                                       const std::string& topic,
                                                       const TopicDecision& decision,
                                                       const SharedBytes& records);
-  proxy::RequestVerdict scale_fetch_limits(const proxy::RequestContext& context,
-                                           proxy::Frame request) const;
+  asio::awaitable<proxy::RequestVerdict> on_fetch_request(const proxy::RequestContext& context,
+                                                          proxy::Frame request);
+  // Scales the byte limits of `fetch`'s encrypted topics (FetchLimitScaler); whether any changed.
+  bool scale_fetch_limits(kafka::FetchRequest& fetch, bool by_id) const;
+  // The connection's read-ahead (made on first use); null when read-ahead is off.
+  std::shared_ptr<FetchReadAhead> read_ahead_of(const proxy::RequestContext& context) const;
+  // Sends `next` upstream ahead of the client, when `ahead` takes it (FetchReadAhead::start).
+  void read_ahead(const proxy::RequestContext& context,
+                  const std::shared_ptr<FetchReadAhead>& ahead, PredictedFetch next);
+  asio::awaitable<void> run_read_ahead(std::weak_ptr<proxy::UpstreamChannel> handle,
+                                       std::shared_ptr<FetchReadAhead> ahead,
+                                       FetchReadAhead::Ticket ticket, proxy::RequestContext context,
+                                       PredictedFetch sent, proxy::Frame request);
   void learn_fetch_sizes(const std::vector<std::string>& topics,
                          const std::vector<size_t>& topic_of,
                          const std::vector<FetchedPartition>& partitions,
@@ -88,8 +104,12 @@ class RecordEncryptionFilter final : public proxy::Filter {
                                                       const SharedBytes& records);
   asio::awaitable<std::vector<PartitionOutcome>> decrypt_partitions(
       const proxy::RequestContext& context, const std::vector<FetchedPartition>& partitions);
+  // Decrypts a Fetch response. With `request` (the request it answers, as the client sent it),
+  // also says in `follow` what it means for read-ahead.
   asio::awaitable<proxy::Frame> on_fetch_response(const proxy::RequestContext& context,
-                                                  proxy::Frame response);
+                                                  proxy::Frame response,
+                                                  const kafka::FetchRequest* request = nullptr,
+                                                  FetchFollowUp* follow = nullptr);
   asio::awaitable<proxy::Frame> on_share_fetch_response(const proxy::RequestContext& context,
                                                         proxy::Frame response);
   proxy::Frame merge_produce_failures(const proxy::RequestContext& context, proxy::Frame response,

@@ -221,7 +221,7 @@ TEST(ProxyConfig, TheCheckedInExampleIsValid) {
   ASSERT_TRUE(c.admin.has_value());
 }
 
-TEST(ProxyConfig, FetchLimitScalingIsOnUnlessTurnedOff) {
+TEST(ProxyConfig, FetchLimitScalingAndReadAheadAreOnUnlessTurnedOff) {
   const std::string cluster = std::string(kMinimal) + R"(
     encryption:
       key_broker: {target: "127.0.0.1:9443", insecure_plaintext_for_development: true}
@@ -234,6 +234,15 @@ TEST(ProxyConfig, FetchLimitScalingIsOnUnlessTurnedOff) {
   EXPECT_FALSE(off.virtual_clusters[0].encryption->scale_fetch_limits);
   error_for(cluster + "      scale_fetch_limits: sometimes\n",
             "virtual_clusters[0].encryption.scale_fetch_limits");
+
+  EXPECT_TRUE(on.virtual_clusters[0].encryption->fetch_read_ahead);
+  EXPECT_EQ(on.virtual_clusters[0].encryption->fetch_read_ahead_max_bytes, 256u * 1024 * 1024);
+  auto ahead = parse(cluster + "      fetch_read_ahead: false\n" +
+                     "      fetch_read_ahead_max_bytes: 1048576\n");
+  EXPECT_FALSE(ahead.virtual_clusters[0].encryption->fetch_read_ahead);
+  EXPECT_EQ(ahead.virtual_clusters[0].encryption->fetch_read_ahead_max_bytes, 1048576u);
+  error_for(cluster + "      fetch_read_ahead_max_bytes: -1\n",
+            "virtual_clusters[0].encryption.fetch_read_ahead_max_bytes");
 }
 
 TEST(ProxyConfig, EmptyDocumentIsAnError) {

@@ -28,6 +28,7 @@
 #include "common/kafka/protocol/writer.h"
 #include "common/kafka/records/batch_builder.h"
 #include "common/kafka/records/batch_rewriter.h"
+#include "common/kafka/records/big_endian.h"
 #include "common/kafka/records/record_batch.h"
 
 namespace kenc::record_encryption {
@@ -318,9 +319,11 @@ class NamingUpstream final : public proxy::UpstreamChannel {
 class FilterTest : public ::testing::Test {
  protected:
   void make_filter(const std::string& policy_yaml, bool encrypt_headers = false,
-                   std::shared_ptr<FetchLimitScaler> fetch_limits = nullptr) {
+                   std::shared_ptr<FetchLimitScaler> fetch_limits = nullptr,
+                   std::shared_ptr<ReadAheadBudget> read_ahead = nullptr) {
     RecordEncryptionDeps deps;
     deps.fetch_limits = std::move(fetch_limits);
+    deps.read_ahead = std::move(read_ahead);
     deps.policy = std::make_shared<const TopicPolicy>(
         TopicPolicy::from_yaml(YAML::Load(policy_yaml), "encryption.topics"));
     deps.leases = std::make_shared<DekLeasePool>(DekLeasePoolOptions{}, kb.lease_fn());
@@ -339,6 +342,8 @@ class FilterTest : public ::testing::Test {
     c.executor = io.get_executor();
     c.state = state;
     c.upstream = upstream;
+    c.connection_state = &connection_state;
+    c.upstream_handle = upstream_handle;
     return c;
   }
 
@@ -397,6 +402,8 @@ rules:
       std::make_shared<proxy::address_rewrite::TopicIdMap>();
   std::unique_ptr<RecordEncryptionFilter> filter;
   proxy::UpstreamChannel* upstream = nullptr;
+  std::weak_ptr<proxy::UpstreamChannel> upstream_handle;
+  proxy::RequestState connection_state;
 };
 
 const std::vector<TestRecord> kRecords = {
@@ -749,6 +756,170 @@ TEST_F(FilterTest, FetchRequestsAreNotLookedAtWithoutAScaler) {
   make_filter(kPolicy);
   EXPECT_FALSE(filter->handles_request(1, kFetchVersion));
   EXPECT_TRUE(filter->handles_request(0, kProduceVersion));
+}
+
+// The broker side of fetch read-ahead: partition 0 of one topic, a log of stored batches. Fetch
+// requests get the batches from their fetch offset on, as many as fit their partition limit.
+class FetchingUpstream final : public proxy::UpstreamChannel {
+ public:
+  std::map<int64_t, std::vector<uint8_t>> log;  // base offset -> stored batch
+  std::vector<kafka::FetchRequest> requests;    // those sent by the filter itself
+
+  Frame answer(const Frame& request) {
+    auto payload = request.payload();
+    kafka::Reader r(SharedBytes(std::vector<uint8_t>(payload.begin(), payload.end())));
+    kafka::RequestHeader header;
+    EXPECT_TRUE(header.decode(r, 2).ok());
+    kafka::FetchRequest body;
+    EXPECT_TRUE(body.decode(r, header.api_version).ok());
+    kafka::FetchResponse response;
+    for (const auto& t : body.topics) {
+      kafka::FetchResponse::FetchableTopicResponse out;
+      out.topic = t.topic;
+      for (const auto& p : t.partitions) {
+        kafka::FetchResponse::PartitionData data;
+        data.partition_index = p.partition;
+        data.high_watermark = log.empty() ? 0 : log.rbegin()->first + 300;
+        std::vector<uint8_t> records;
+        for (auto it = log.lower_bound(p.fetch_offset); it != log.end(); ++it) {
+          if (!records.empty() &&
+              records.size() + it->second.size() > static_cast<size_t>(p.partition_max_bytes)) {
+            break;
+          }
+          records.insert(records.end(), it->second.begin(), it->second.end());
+        }
+        data.records = SharedBytes(std::move(records));
+        out.partitions.push_back(std::move(data));
+      }
+      response.responses.push_back(std::move(out));
+    }
+    kafka::Writer w;
+    w.write_int32(0);
+    kafka::ResponseHeader rh;
+    rh.correlation_id = header.correlation_id;
+    EXPECT_TRUE(rh.encode(w, *kafka::response_header_version(1, header.api_version)).ok());
+    EXPECT_TRUE(response.encode(w, header.api_version).ok());
+    return finish_frame(w.take_bytes());
+  }
+
+  asio::awaitable<Result<Frame>> send(Frame request) override {
+    auto payload = request.payload();
+    kafka::Reader r(SharedBytes(std::vector<uint8_t>(payload.begin(), payload.end())));
+    kafka::RequestHeader header;
+    EXPECT_TRUE(header.decode(r, 2).ok());
+    kafka::FetchRequest body;
+    EXPECT_TRUE(body.decode(r, header.api_version).ok());
+    requests.push_back(body);
+    co_return answer(request);
+  }
+};
+
+// A consumer's sessionless-to-be Fetch request for partition 0 of `topic` from `offset`.
+Frame consumer_fetch(const std::string& topic, int64_t offset, int32_t partition_max_bytes) {
+  kafka::FetchRequest req;
+  req.max_wait_ms = 500;
+  req.min_bytes = 1;
+  req.max_bytes = 52428800;
+  req.session_epoch = 0;  // a full request asking for a session, as the Java consumer sends
+  kafka::FetchRequest::FetchTopic t;
+  t.topic = topic;
+  kafka::FetchRequest::FetchPartition p;
+  p.fetch_offset = offset;
+  p.partition_max_bytes = partition_max_bytes;
+  t.partitions.push_back(p);
+  req.topics.push_back(std::move(t));
+  return request_frame(req, 1, kFetchVersion);
+}
+
+TEST_F(FilterTest, FetchReadAheadAnswersThePredictedRequestWithDecryptedRecords) {
+  auto budget = std::make_shared<ReadAheadBudget>(64 * 1024 * 1024);
+  make_filter(kPolicy, false, nullptr, budget);
+  ASSERT_TRUE(filter->handles_request(1, kFetchVersion));
+  auto broker = std::make_shared<FetchingUpstream>();
+  upstream = broker.get();
+  upstream_handle = broker;
+  // The log: four batches of 300 cipher records, at offsets 0, 300, 600 and 900.
+  for (int64_t base = 0; base < 1200; base += 300) {
+    auto stored = forwarded_records(
+        request(produce_frame({{"enc-ra", {{0, make_batch(small_records(), Codec::kNone)}}}})));
+    kafka::records::detail::store_be64(stored.data(), static_cast<uint64_t>(base));
+    broker->log[base] = std::move(stored);
+  }
+  // A limit of one stored batch: each response is one whole batch, and fills the limit.
+  const auto limit = static_cast<int32_t>(broker->log.begin()->second.size());
+
+  // The consumer's first request goes to the broker, made sessionless.
+  auto first = request(consumer_fetch("enc-ra", 0, limit), kFetchVersion, 1);
+  auto* forwarded = std::get_if<proxy::ForwardRequest>(&first);
+  ASSERT_NE(forwarded, nullptr);
+  auto sent = decode_body<kafka::FetchRequest>(forwarded->request, 1, kFetchVersion,
+                                               kafka::MessageKind::kRequest);
+  EXPECT_EQ(sent.session_id, 0);
+  EXPECT_EQ(sent.session_epoch, -1);
+  EXPECT_EQ(sent.max_wait_ms, 500);
+  EXPECT_TRUE(broker->requests.empty());
+
+  // Its response is decrypted, and the request after it is sent ahead: from offset 300, no wait.
+  auto decrypted = response(1, kFetchVersion, broker->answer(forwarded->request));
+  auto body =
+      decode_body<kafka::FetchResponse>(decrypted, 1, kFetchVersion, kafka::MessageKind::kResponse);
+  EXPECT_EQ(read_records(body.responses.at(0).partitions.at(0).records->view()).size(), 300u);
+  ASSERT_EQ(broker->requests.size(), 1u);
+  EXPECT_EQ(broker->requests[0].topics.at(0).partitions.at(0).fetch_offset, 300);
+  EXPECT_EQ(broker->requests[0].max_wait_ms, 0);
+  EXPECT_EQ(broker->requests[0].session_epoch, -1);
+
+  // The consumer's next request is the one predicted: answered from what was read ahead, with
+  // its own correlation id and the records decrypted, and the one after it is sent ahead.
+  auto second = request(consumer_fetch("enc-ra", 300, limit), kFetchVersion, 1);
+  auto* answered = std::get_if<proxy::AnswerRequest>(&second);
+  ASSERT_NE(answered, nullptr);
+  auto answer_body = decode_body<kafka::FetchResponse>(answered->response, 1, kFetchVersion,
+                                                       kafka::MessageKind::kResponse);
+  EXPECT_EQ(*kafka::peek_response_correlation_id(answered->response.payload()), 99);
+  EXPECT_EQ(answer_body.session_id, 0);
+  auto seen = read_records(answer_body.responses.at(0).partitions.at(0).records->view());
+  const auto expected = small_records();
+  ASSERT_EQ(seen.size(), expected.size());
+  for (size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ(seen[i].key, expected[i].key);
+    EXPECT_EQ(seen[i].value, expected[i].value);
+    EXPECT_TRUE(seen[i].headers.empty());  // the kenc header is gone
+  }
+  EXPECT_EQ(seen[0].batch.base_offset, 300);
+  ASSERT_EQ(broker->requests.size(), 2u);
+  EXPECT_EQ(broker->requests[1].topics.at(0).partitions.at(0).fetch_offset, 600);
+
+  // A consumer that sought elsewhere meanwhile goes to the broker; what was read ahead is
+  // dropped.
+  auto sought = request(consumer_fetch("enc-ra", 0, limit), kFetchVersion, 1);
+  EXPECT_NE(std::get_if<proxy::ForwardRequest>(&sought), nullptr);
+  auto ahead = connection_state.get<FetchReadAhead>(filter.get());
+  ASSERT_NE(ahead, nullptr);
+  EXPECT_EQ(ahead->outcomes(ReadAheadOutcome::kUsed), 1u);
+  EXPECT_EQ(ahead->outcomes(ReadAheadOutcome::kMismatched), 1u);
+  EXPECT_EQ(budget->in_use(), 0u);
+}
+
+TEST_F(FilterTest, FetchReadAheadLeavesFetchSessionsOfManyPartitionsAlone) {
+  make_filter(kPolicy, false, nullptr, std::make_shared<ReadAheadBudget>(1 << 20));
+  kafka::FetchRequest req;
+  req.session_epoch = 0;
+  req.max_bytes = 1 << 20;
+  kafka::FetchRequest::FetchTopic t;
+  t.topic = "enc-many";
+  for (int32_t i = 0; i <= static_cast<int32_t>(kMaxSessionlessPartitions); ++i) {
+    kafka::FetchRequest::FetchPartition p;
+    p.partition = i;
+    p.partition_max_bytes = 1024;
+    t.partitions.push_back(p);
+  }
+  req.topics.push_back(t);
+  Frame frame = request_frame(req, 1, kFetchVersion);
+  const ByteBuffer bytes = frame.bytes;
+  auto verdict = request(std::move(frame), kFetchVersion, 1);
+  ASSERT_NE(std::get_if<proxy::ForwardRequest>(&verdict), nullptr);
+  EXPECT_EQ(std::get<proxy::ForwardRequest>(verdict).request.bytes, bytes);  // byte for byte
 }
 
 TEST_F(FilterTest, ATamperedRecordFailsItsPartitionButDeliversTheBatchesBeforeIt) {
