@@ -277,6 +277,24 @@ double median(std::vector<double> v) {
 
 // Waits until every record of `topic` is on disk in full batches (the broker flushes to the page
 // cache at once; segment files are readable as soon as the produce completes).
+// The encrypting proxy's fetch read-ahead counters by outcome, from its /metrics text.
+std::map<std::string, double> read_ahead_counts(const std::string& metrics) {
+  std::map<std::string, double> counts;
+  std::istringstream lines(metrics);
+  std::string line;
+  const std::string family = "kenc_proxy_encryption_fetch_read_aheads_total{";
+  const std::string label = "outcome=\"";
+  while (std::getline(lines, line)) {
+    if (line.rfind(family, 0) != 0) continue;
+    const size_t at = line.find(label);
+    const size_t close = line.rfind(' ');
+    if (at == std::string::npos || close == std::string::npos) continue;
+    const size_t from = at + label.size();
+    counts[line.substr(from, line.find('"', from) - from)] += std::stod(line.substr(close + 1));
+  }
+  return counts;
+}
+
 void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(300)); }
 
 }  // namespace
@@ -470,8 +488,21 @@ int main(int argc, char** argv) {
           co.consumer_props = {{"auto.offset.reset", "earliest"}};
           co.print_metrics = true;
           const ProcStat before = proc_stat_of(pid[m]);
+          const auto ahead_before = m == kEncrypt
+                                        ? read_ahead_counts(stack.proxy(0).admin_get("/metrics"))
+                                        : std::map<std::string, double>{};
           auto r = kenc::testworld::run_consumer_perf(bootstrap[m], co);
           const ProcStat after = proc_stat_of(pid[m]);
+          if (m == kEncrypt) {
+            std::printf("  %-9s fetch read-ahead:", kModeNames[m]);
+            for (const auto& [outcome, count] :
+                 read_ahead_counts(stack.proxy(0).admin_get("/metrics"))) {
+              const auto was = ahead_before.find(outcome);
+              std::printf(" %s %.0f", outcome.c_str(),
+                          count - (was == ahead_before.end() ? 0.0 : was->second));
+            }
+            std::printf("\n");
+          }
           // The fetch window: the fetch time up to the tool's end.time (its exit if unreadable).
           const auto consume_end =
               r.end_epoch_ms > 0
