@@ -280,6 +280,36 @@ std::vector<SeenRecord> read_records(std::span<const uint8_t> blob) {
   return out;
 }
 
+// A request the filter sent upstream (header v2: every API the filter sends upstream is
+// flexible at the versions it uses), decoded.
+template <typename Body>
+struct SentRequest {
+  kafka::RequestHeader header;
+  Body body;
+};
+template <typename Body>
+SentRequest<Body> decode_sent(const Frame& request) {
+  auto payload = request.payload();
+  kafka::Reader r(SharedBytes(std::vector<uint8_t>(payload.begin(), payload.end())));
+  SentRequest<Body> sent;
+  EXPECT_TRUE(sent.header.decode(r, 2).ok());
+  EXPECT_TRUE(sent.body.decode(r, sent.header.api_version).ok());
+  return sent;
+}
+
+// The broker's answer to a request the filter sent upstream.
+template <typename Body>
+Frame answer_frame(const kafka::RequestHeader& request, const Body& body) {
+  kafka::Writer w;
+  w.write_int32(0);
+  kafka::ResponseHeader rh;
+  rh.correlation_id = request.correlation_id;
+  EXPECT_TRUE(
+      rh.encode(w, *kafka::response_header_version(request.api_key, request.api_version)).ok());
+  EXPECT_TRUE(body.encode(w, request.api_version).ok());
+  return finish_frame(w.take_bytes());
+}
+
 // The broker side of the filter's own Metadata requests: names the topic ids it knows.
 class NamingUpstream final : public proxy::UpstreamChannel {
  public:
@@ -288,14 +318,9 @@ class NamingUpstream final : public proxy::UpstreamChannel {
 
   asio::awaitable<Result<Frame>> send(Frame request) override {
     ++requests;
-    auto payload = request.payload();
-    kafka::Reader r(SharedBytes(std::vector<uint8_t>(payload.begin(), payload.end())));
-    kafka::RequestHeader header;
-    EXPECT_TRUE(header.decode(r, 2).ok());
-    kafka::MetadataRequest body;
-    EXPECT_TRUE(body.decode(r, header.api_version).ok());
+    auto sent = decode_sent<kafka::MetadataRequest>(request);
     kafka::MetadataResponse response;
-    for (const auto& t : *body.topics) {
+    for (const auto& t : *sent.body.topics) {
       kafka::MetadataResponse::MetadataResponseTopic out;
       out.topic_id = t.topic_id;
       if (auto it = topics.find(t.topic_id); it != topics.end()) {
@@ -306,13 +331,7 @@ class NamingUpstream final : public proxy::UpstreamChannel {
       }
       response.topics.push_back(out);
     }
-    kafka::Writer w;
-    w.write_int32(0);
-    kafka::ResponseHeader rh;
-    rh.correlation_id = header.correlation_id;
-    EXPECT_TRUE(rh.encode(w, 1).ok());
-    EXPECT_TRUE(response.encode(w, header.api_version).ok());
-    co_return finish_frame(w.take_bytes());
+    co_return answer_frame(sent.header, response);
   }
 };
 
@@ -766,14 +785,9 @@ class FetchingUpstream final : public proxy::UpstreamChannel {
   std::vector<kafka::FetchRequest> requests;    // those sent by the filter itself
 
   Frame answer(const Frame& request) {
-    auto payload = request.payload();
-    kafka::Reader r(SharedBytes(std::vector<uint8_t>(payload.begin(), payload.end())));
-    kafka::RequestHeader header;
-    EXPECT_TRUE(header.decode(r, 2).ok());
-    kafka::FetchRequest body;
-    EXPECT_TRUE(body.decode(r, header.api_version).ok());
+    auto sent = decode_sent<kafka::FetchRequest>(request);
     kafka::FetchResponse response;
-    for (const auto& t : body.topics) {
+    for (const auto& t : sent.body.topics) {
       kafka::FetchResponse::FetchableTopicResponse out;
       out.topic = t.topic;
       for (const auto& p : t.partitions) {
@@ -793,23 +807,11 @@ class FetchingUpstream final : public proxy::UpstreamChannel {
       }
       response.responses.push_back(std::move(out));
     }
-    kafka::Writer w;
-    w.write_int32(0);
-    kafka::ResponseHeader rh;
-    rh.correlation_id = header.correlation_id;
-    EXPECT_TRUE(rh.encode(w, *kafka::response_header_version(1, header.api_version)).ok());
-    EXPECT_TRUE(response.encode(w, header.api_version).ok());
-    return finish_frame(w.take_bytes());
+    return answer_frame(sent.header, response);
   }
 
   asio::awaitable<Result<Frame>> send(Frame request) override {
-    auto payload = request.payload();
-    kafka::Reader r(SharedBytes(std::vector<uint8_t>(payload.begin(), payload.end())));
-    kafka::RequestHeader header;
-    EXPECT_TRUE(header.decode(r, 2).ok());
-    kafka::FetchRequest body;
-    EXPECT_TRUE(body.decode(r, header.api_version).ok());
-    requests.push_back(body);
+    requests.push_back(decode_sent<kafka::FetchRequest>(request).body);
     co_return answer(request);
   }
 };
