@@ -244,7 +244,7 @@ FetchReadAhead::~FetchReadAhead() {
 }
 
 std::optional<FetchReadAhead::Ticket> FetchReadAhead::start(kafka::FetchRequest expected,
-                                                            size_t bytes) {
+                                                            int16_t version, size_t bytes) {
   if (state_ != State::kIdle) {
     return std::nullopt;
   }
@@ -256,6 +256,7 @@ std::optional<FetchReadAhead::Ticket> FetchReadAhead::start(kafka::FetchRequest 
   }
   state_ = State::kInFlight;
   expected_ = std::move(expected);
+  expected_version_ = version;
   held_bytes_ = bytes;
   return Ticket{++current_, bytes};
 }
@@ -295,11 +296,11 @@ void FetchReadAhead::end(ReadAheadOutcome outcome) {
 }
 
 asio::awaitable<std::optional<FetchReadAhead::Hit>> FetchReadAhead::take(
-    const kafka::FetchRequest& request) {
+    const kafka::FetchRequest& request, int16_t version) {
   if (state_ == State::kIdle) {
     co_return std::nullopt;
   }
-  if (!same_fetch(expected_, request)) {
+  if (version != expected_version_ || !same_fetch(expected_, request)) {
     if (VLOG_IS_ON(2)) {
       VLOG(2) << "fetch read-ahead mismatched: expected " << describe(expected_) << "; got "
               << describe(request);

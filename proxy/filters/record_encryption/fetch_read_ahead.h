@@ -117,17 +117,17 @@ class FetchReadAhead {
   FetchReadAhead(const FetchReadAhead&) = delete;
   FetchReadAhead& operator=(const FetchReadAhead&) = delete;
 
-  // Starts a read-ahead of `expected` (the request the consumer is predicted to send) that
-  // may hold up to `bytes`. Nothing when one is already under way, the budget is spent, or
-  // this connection's read-aheads have gone unused lately (outside a probe).
-  std::optional<Ticket> start(kafka::FetchRequest expected, size_t bytes);
+  // Starts a read-ahead of `expected` (the request the consumer is predicted to send, at
+  // `version`) that may hold up to `bytes`. Nothing when one is already under way, the budget
+  // is spent, or this connection's read-aheads have gone unused lately (outside a probe).
+  std::optional<Ticket> start(kafka::FetchRequest expected, int16_t version, size_t bytes);
   // The read-ahead's result: the decrypted response if it is servable (else nothing), and the
   // request predicted to follow it. A ticket of a dropped read-ahead just gives back its bytes.
   void finish(Ticket ticket, std::optional<proxy::Frame> response,
               std::optional<PredictedFetch> after);
   // The response read ahead for `request` (waiting for it while it is in flight) when the
   // request is the one predicted; otherwise what is held is dropped and nothing returned.
-  asio::awaitable<std::optional<Hit>> take(const kafka::FetchRequest& request);
+  asio::awaitable<std::optional<Hit>> take(const kafka::FetchRequest& request, int16_t version);
 
   // How read-aheads ended so far (read once a read-ahead ends, e.g. by metrics).
   uint64_t outcomes(ReadAheadOutcome outcome) const {
@@ -148,6 +148,7 @@ class FetchReadAhead {
   uint64_t current_ = 0;  // id of the read-ahead in flight or held
   size_t held_bytes_ = 0;
   kafka::FetchRequest expected_;
+  int16_t expected_version_ = 0;  // the response held is encoded at this version
   std::optional<proxy::Frame> response_;
   std::optional<PredictedFetch> after_;
   std::chrono::steady_clock::time_point held_since_{};

@@ -698,7 +698,7 @@ asio::awaitable<proxy::RequestVerdict> RecordEncryptionFilter::on_fetch_request(
   if (auto ahead = read_ahead_of(context)) {
     changed = make_sessionless(fetch);
     if (is_sessionless(fetch)) {
-      std::optional<FetchReadAhead::Hit> hit = co_await ahead->take(fetch);
+      std::optional<FetchReadAhead::Hit> hit = co_await ahead->take(fetch, context.api_version);
       if (hit) {
         // The response read ahead carries the proxy's correlation id; the client gets its own.
         const auto id = static_cast<uint32_t>(context.correlation_id);
@@ -749,7 +749,7 @@ void RecordEncryptionFilter::read_ahead(const RequestContext& context,
   }
   const auto bytes =
       static_cast<size_t>(std::min<int64_t>(partition_limits, std::max(upstream.max_bytes, 0)));
-  auto ticket = ahead->start(next.request, bytes);
+  auto ticket = ahead->start(next.request, context.api_version, bytes);
   if (!ticket) {
     return;
   }

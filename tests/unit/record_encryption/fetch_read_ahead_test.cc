@@ -242,7 +242,7 @@ class FetchReadAheadTest : public ::testing::Test {
   std::optional<FetchReadAhead::Hit> take(const FetchRequest& request) {
     std::optional<FetchReadAhead::Hit> hit;
     bool done = false;
-    asio::co_spawn(io, ahead.take(request), [&](std::exception_ptr e, auto h) {
+    asio::co_spawn(io, ahead.take(request, kVersion), [&](std::exception_ptr e, auto h) {
       if (e) std::rethrow_exception(e);
       hit = std::move(h);
       done = true;
@@ -265,10 +265,10 @@ class FetchReadAheadTest : public ::testing::Test {
 
 TEST_F(FetchReadAheadTest, ThePredictedRequestGetsTheResponseReadAhead) {
   const FetchRequest predicted = request_for({{0, 40}});
-  auto ticket = ahead.start(predicted, 4000);
+  auto ticket = ahead.start(predicted, kVersion, 4000);
   ASSERT_TRUE(ticket.has_value());
   EXPECT_EQ(budget->in_use(), 4000u);
-  EXPECT_FALSE(ahead.start(predicted, 10).has_value());  // one at a time
+  EXPECT_FALSE(ahead.start(predicted, kVersion, 10).has_value());  // one at a time
 
   PredictedFetch after{{1, 2, 3}, request_for({{0, 80}})};
   ahead.finish(*ticket, frame_of(7), after);
@@ -286,11 +286,11 @@ TEST_F(FetchReadAheadTest, ThePredictedRequestGetsTheResponseReadAhead) {
 
 TEST_F(FetchReadAheadTest, ARequestWaitsForTheReadAheadInFlight) {
   const FetchRequest predicted = request_for({{0, 40}});
-  auto ticket = ahead.start(predicted, 100);
+  auto ticket = ahead.start(predicted, kVersion, 100);
   ASSERT_TRUE(ticket.has_value());
   std::optional<FetchReadAhead::Hit> hit;
   bool done = false;
-  asio::co_spawn(io, ahead.take(predicted), [&](std::exception_ptr e, auto h) {
+  asio::co_spawn(io, ahead.take(predicted, kVersion), [&](std::exception_ptr e, auto h) {
     if (e) std::rethrow_exception(e);
     hit = std::move(h);
     done = true;
@@ -307,7 +307,7 @@ TEST_F(FetchReadAheadTest, ARequestWaitsForTheReadAheadInFlight) {
 }
 
 TEST_F(FetchReadAheadTest, AnotherRequestDropsWhatWasReadAhead) {
-  auto ticket = ahead.start(request_for({{0, 40}}), 100);
+  auto ticket = ahead.start(request_for({{0, 40}}), kVersion, 100);
   ASSERT_TRUE(ticket.has_value());
   // The consumer sought elsewhere before the read-ahead came back.
   EXPECT_FALSE(take(request_for({{0, 0}})).has_value());
@@ -318,8 +318,25 @@ TEST_F(FetchReadAheadTest, AnotherRequestDropsWhatWasReadAhead) {
   EXPECT_FALSE(take(request_for({{0, 40}})).has_value());  // nothing held
 }
 
+TEST_F(FetchReadAheadTest, ARequestOfAnotherVersionDropsWhatWasReadAhead) {
+  // The response held is encoded at the version of the request it was read ahead for.
+  auto ticket = ahead.start(request_for({{0, 40}}), kVersion, 100);
+  ASSERT_TRUE(ticket.has_value());
+  ahead.finish(*ticket, frame_of(1), std::nullopt);
+  std::optional<FetchReadAhead::Hit> hit;
+  asio::co_spawn(io, ahead.take(request_for({{0, 40}}), static_cast<int16_t>(kVersion + 1)),
+                 [&](std::exception_ptr e, auto h) {
+                   if (e) std::rethrow_exception(e);
+                   hit = std::move(h);
+                 });
+  io.restart();
+  io.run();
+  EXPECT_FALSE(hit.has_value());
+  EXPECT_EQ(ahead.outcomes(ReadAheadOutcome::kMismatched), 1u);
+}
+
 TEST_F(FetchReadAheadTest, AnUnservableResponseIsNotUsed) {
-  auto ticket = ahead.start(request_for({{0, 40}}), 100);
+  auto ticket = ahead.start(request_for({{0, 40}}), kVersion, 100);
   ASSERT_TRUE(ticket.has_value());
   ahead.finish(*ticket, std::nullopt, std::nullopt);
   EXPECT_FALSE(take(request_for({{0, 40}})).has_value());
@@ -328,7 +345,7 @@ TEST_F(FetchReadAheadTest, AnUnservableResponseIsNotUsed) {
 }
 
 TEST_F(FetchReadAheadTest, AResponseHeldTooLongIsNotUsed) {
-  auto ticket = ahead.start(request_for({{0, 40}}), 100);
+  auto ticket = ahead.start(request_for({{0, 40}}), kVersion, 100);
   ASSERT_TRUE(ticket.has_value());
   ahead.finish(*ticket, frame_of(1), std::nullopt);
   std::this_thread::sleep_for(FetchReadAhead::kMaxHoldTime + std::chrono::milliseconds(50));
@@ -337,20 +354,20 @@ TEST_F(FetchReadAheadTest, AResponseHeldTooLongIsNotUsed) {
 }
 
 TEST_F(FetchReadAheadTest, TheBudgetBoundsWhatIsHeld) {
-  EXPECT_FALSE(ahead.start(request_for({{0, 40}}), 20000).has_value());
+  EXPECT_FALSE(ahead.start(request_for({{0, 40}}), kVersion, 20000).has_value());
   EXPECT_EQ(budget->in_use(), 0u);
 }
 
 TEST_F(FetchReadAheadTest, UnusedReadAheadsBackOffToOccasionalProbes) {
   for (int i = 0; i < FetchReadAhead::kMaxUnusedInARow; ++i) {
-    auto ticket = ahead.start(request_for({{0, 40}}), 100);
+    auto ticket = ahead.start(request_for({{0, 40}}), kVersion, 100);
     ASSERT_TRUE(ticket.has_value());
     ahead.finish(*ticket, frame_of(1), std::nullopt);
     EXPECT_FALSE(take(request_for({{0, i}})).has_value());
   }
   int started = 0;
   for (int i = 0; i < 2 * FetchReadAhead::kProbeInterval; ++i) {
-    if (auto ticket = ahead.start(request_for({{0, 40}}), 100)) {
+    if (auto ticket = ahead.start(request_for({{0, 40}}), kVersion, 100)) {
       ++started;
       ahead.finish(*ticket, frame_of(1), std::nullopt);
       ASSERT_TRUE(take(request_for({{0, 40}})).has_value());  // this one is used...
@@ -360,7 +377,7 @@ TEST_F(FetchReadAheadTest, UnusedReadAheadsBackOffToOccasionalProbes) {
   EXPECT_EQ(started, 1);
   // ...and read-ahead is back on for every response.
   for (int i = 0; i < 3; ++i) {
-    auto ticket = ahead.start(request_for({{0, 40}}), 100);
+    auto ticket = ahead.start(request_for({{0, 40}}), kVersion, 100);
     ASSERT_TRUE(ticket.has_value());
     ahead.finish(*ticket, frame_of(1), std::nullopt);
     ASSERT_TRUE(take(request_for({{0, 40}})).has_value());
