@@ -6,8 +6,8 @@
 #include <span>
 #include <sstream>
 #include <string>
+#include <vector>
 
-#include "common/kafka/records/big_endian.h"
 #include "common/kafka/records/record_batch.h"
 
 namespace kenc::record_encryption {
@@ -26,31 +26,24 @@ struct Position {
   int32_t leader_epoch = -1;
 };
 std::optional<Position> after_last_whole_batch(std::span<const uint8_t> records) {
-  using kafka::records::detail::load_be32;
-  using kafka::records::detail::load_be64;
-  constexpr size_t kEpochOffset = 12;
-  constexpr size_t kLastOffsetDeltaOffset = 23;
+  // Headers only: the CRCs were checked where the records were decrypted, or are the client's.
+  thread_local std::vector<kafka::records::RecordsEntry> entries;
+  entries.clear();
+  if (!kafka::records::parse_records(records, entries, {.verify_crc = false}).ok()) {
+    return std::nullopt;
+  }
   std::optional<Position> position;
-  size_t at = 0;
-  while (records.size() - at >= kafka::records::kBatchLogOverheadBytes) {
-    const uint8_t* batch = records.data() + at;
-    const auto length = static_cast<int32_t>(load_be32(batch + 8));
-    if (length < 0 || static_cast<size_t>(length) >
-                          records.size() - at - kafka::records::kBatchLogOverheadBytes) {
-      break;  // the truncated last batch: the consumer goes on at its start
-    }
-    const size_t whole = kafka::records::kBatchLogOverheadBytes + static_cast<size_t>(length);
-    if (whole < kafka::records::kBatchHeaderBytes ||
-        static_cast<int8_t>(batch[kafka::records::kMagicOffset]) != kafka::records::kMagicV2) {
+  for (const auto& entry : entries) {
+    if (entry.kind == kafka::records::EntryKind::kLegacy) {
       return std::nullopt;
     }
-    const auto base_offset = static_cast<int64_t>(load_be64(batch));
-    const auto last_delta = static_cast<int32_t>(load_be32(batch + kLastOffsetDeltaOffset));
-    position = Position{base_offset + last_delta + 1,
-                        static_cast<int32_t>(load_be32(batch + kEpochOffset))};
-    at += whole;
+    if (entry.kind == kafka::records::EntryKind::kBatch) {
+      const auto& header = entry.batch.header;
+      position = Position{header.base_offset + header.last_offset_delta + 1,
+                          header.partition_leader_epoch};
+    }
   }
-  return position;
+  return position;  // a truncated last batch: the consumer goes on at its start
 }
 
 const kafka::FetchResponse::PartitionData* find_partition(
