@@ -239,10 +239,10 @@ TEST(ReadAheadBudget, ReservesUpToItsLimit) {
 
 class FetchReadAheadTest : public ::testing::Test {
  protected:
-  std::optional<FetchReadAhead::Hit> take(const FetchRequest& request) {
+  std::optional<FetchReadAhead::Hit> take(const FetchRequest& request, int16_t version = kVersion) {
     std::optional<FetchReadAhead::Hit> hit;
     bool done = false;
-    asio::co_spawn(io, ahead.take(request, kVersion), [&](std::exception_ptr e, auto h) {
+    asio::co_spawn(io, ahead.take(request, version), [&](std::exception_ptr e, auto h) {
       if (e) std::rethrow_exception(e);
       hit = std::move(h);
       done = true;
@@ -323,15 +323,7 @@ TEST_F(FetchReadAheadTest, ARequestOfAnotherVersionDropsWhatWasReadAhead) {
   auto ticket = ahead.start(request_for({{0, 40}}), kVersion, 100);
   ASSERT_TRUE(ticket.has_value());
   ahead.finish(*ticket, frame_of(1), std::nullopt);
-  std::optional<FetchReadAhead::Hit> hit;
-  asio::co_spawn(io, ahead.take(request_for({{0, 40}}), static_cast<int16_t>(kVersion + 1)),
-                 [&](std::exception_ptr e, auto h) {
-                   if (e) std::rethrow_exception(e);
-                   hit = std::move(h);
-                 });
-  io.restart();
-  io.run();
-  EXPECT_FALSE(hit.has_value());
+  EXPECT_FALSE(take(request_for({{0, 40}}), static_cast<int16_t>(kVersion + 1)).has_value());
   EXPECT_EQ(ahead.outcomes(ReadAheadOutcome::kMismatched), 1u);
 }
 
