@@ -3,7 +3,7 @@
 # every test with ctest. A second run reuses the build folder and the test world's caches.
 #
 #   scripts/test.sh                 build + all tests; then under ASan/UBSan the unit tests and the
-#                                   integration suites that run kenc's code; then under TSan the
+#                                   integration suites of the daemons' data paths; then under TSan the
 #                                   concurrency-heavy suites; then every fuzzer for 15 s
 #   scripts/test.sh --no-sanitize   skip both sanitizer passes
 #   scripts/test.sh --no-fuzz       skip the fuzzing pass (every libFuzzer target, 15 s each)
@@ -61,11 +61,19 @@ label_args=()
 [ "$faults" = "1" ] || label_args=(-LE faults)
 ctest --test-dir build --output-on-failure -j "$jobs" "${label_args[@]}" "${ctest_args[@]}" || status=$?
 
-# The integration suites run under ASan/UBSan too, with the sanitized daemons (the test world
-# starts the binaries of its own build folder). Left out: the suites that test only the test
-# world's Kafka, the demo script, the opt-in fault suite, and the bounded-memory suite (it measures
-# RSS, which ASan's shadow memory and quarantine distort; it runs in the plain build above).
-asan_skip='^(world_kafka_.*|demo_end_to_end|fault_injection_tests|proxy_bounded_memory_integration_tests)$'
+# Under ASan/UBSan: every unit suite, and the integration suites that put kenc's daemons under
+# real traffic: the proxy's connections, gateways, address rewriting, own requests, TLS termination
+# and hostile input, the encryption filter end to end, and the key broker under concurrent requests
+# (the test world starts the sanitized binaries of its own build folder). The other integration
+# suites test the test world, the codecs against Kafka's own (the codecs also run under ASan in
+# their unit suites and fuzzers), the Vault backend and the deployment files: they run in the plain
+# build only, which keeps CI within its time budget (a suite that starts Kafka takes about as long
+# under ASan as without, and each test binary is one more sanitized build).
+asan_integration_targets=(proxy_integration_tests proxy_gateway_integration_tests
+  proxy_own_request_integration_tests proxy_gateway_tls_integration_tests
+  proxy_hostile_input_integration_tests address_rewrite_integration_tests
+  encryption_integration_tests encryption_headers_integration_tests keybroker_integration_tests)
+asan_tests="^([a-z_]+_unit_tests|$(IFS='|'; echo "${asan_integration_targets[*]}"))\$"
 # Under ThreadSanitizer: the concurrency-heavy unit suites (the proxy's connections and worker
 # threads, the DEK cache and lease pool, the key broker's coalescing and its gRPC service), then
 # the daemons themselves: the plain build's end-to-end suites start the TSan-built kenc-proxy and
@@ -98,9 +106,12 @@ if [ $sanitize -eq 1 ] && [ ${#ctest_args[@]} -eq 0 ]; then
   phase "ASan/UBSan build"
   cmake -S . -B build/asan -G Ninja -DKENC_WERROR=$werror -DKENC_SANITIZE=ON \
     -DKENC_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug -DKENC_WORLD_DIR="$world_dir"
-  cmake --build build/asan -j "$jobs"
+  asan_unit_targets=$(ctest --test-dir build -N -L unit | sed -n 's/^ *Test *#[0-9]*: \(.*_unit_tests\)$/\1/p')
+  # shellcheck disable=SC2086 # one target per word
+  cmake --build build/asan -j "$jobs" --target $asan_unit_targets "${asan_integration_targets[@]}" \
+    kenc-proxy kenc-keybroker
   phase "ASan/UBSan tests"
-  ctest --test-dir build/asan --output-on-failure -j "$jobs" -E "$asan_skip" || status=$?
+  ctest --test-dir build/asan --output-on-failure -j "$jobs" -R "$asan_tests" || status=$?
 
   echo "== concurrency-heavy suites and the daemons under ThreadSanitizer"
   phase "TSan build"
