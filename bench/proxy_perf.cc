@@ -31,6 +31,10 @@
 // else (the broker, the key broker, the perf tools) runs on the other cores, in every mode: the
 // proxy as deployed, on hosts of its own, instead of taking CPU from the broker and the client.
 // The direct runs then have one core less than in the default layout, like the proxied ones.
+//
+// For experiments: KENC_PERF_SIZES=100 (or 1024) runs one record size only;
+// KENC_PERF_PRODUCER_PROPS="key=value,key=value" adds producer settings to (or overrides) the
+// defaults below, in every mode; KENC_PERF_PRODUCE_ONLY=1 skips the consume runs.
 #include <dirent.h>
 #include <sched.h>
 #include <unistd.h>
@@ -297,14 +301,60 @@ std::map<std::string, double> read_ahead_counts(const std::string& metrics) {
 
 void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(300)); }
 
+bool env_is_1(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr && std::string(value) == "1";
+}
+
+// "a,b,c" -> {"a", "b", "c"}; empty items dropped.
+std::vector<std::string> split_list(const std::string& list) {
+  std::vector<std::string> items;
+  size_t start = 0;
+  while (start <= list.size()) {
+    const size_t end = std::min(list.find(',', start), list.size());
+    if (end > start) items.push_back(list.substr(start, end - start));
+    start = end + 1;
+  }
+  return items;
+}
+
+std::vector<int> record_sizes() {
+  const char* env = std::getenv("KENC_PERF_SIZES");
+  if (env == nullptr) return {100, 1024};
+  std::vector<int> sizes;
+  for (const auto& item : split_list(env)) {
+    const int size = std::stoi(item);
+    if (size != 100 && size != 1024) {
+      throw std::invalid_argument("KENC_PERF_SIZES: record sizes are 100 and 1024");
+    }
+    sizes.push_back(size);
+  }
+  return sizes;
+}
+
+// The producer settings of every run: the defaults, then KENC_PERF_PRODUCER_PROPS.
+kenc::testworld::Properties producer_props() {
+  kenc::testworld::Properties props = {{"acks", "1"}, {"linger.ms", "5"}, {"batch.size", "65536"}};
+  const char* env = std::getenv("KENC_PERF_PRODUCER_PROPS");
+  if (env == nullptr) return props;
+  for (const auto& item : split_list(env)) {
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw std::invalid_argument("KENC_PERF_PRODUCER_PROPS: expected key=value, got " + item);
+    }
+    props[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+  return props;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const long records_1k = argc > 1 ? std::stol(argv[1]) : 100000;
   const int rounds = argc > 2 ? std::stoi(argv[2]) : 3;
   const int workers = argc > 3 ? std::stoi(argv[3]) : 2;
-  const char* own_core_env = std::getenv("KENC_PERF_PROXY_OWN_CORE");
-  const bool proxy_own_core = own_core_env != nullptr && std::string(own_core_env) == "1";
+  const bool proxy_own_core = env_is_1("KENC_PERF_PROXY_OWN_CORE");
+  const bool produce_only = env_is_1("KENC_PERF_PRODUCE_ONLY");
   const long cores = sysconf(_SC_NPROCESSORS_ONLN);
   if (proxy_own_core) {
     if (cores < 2) {
@@ -319,8 +369,9 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  const std::vector<int> sizes = {100, 1024};
   try {
+    const std::vector<int> sizes = record_sizes();
+    const auto props = producer_props();
     EncryptionStack::Options options;
     options.label = "proxy-perf";
     options.kafka.fast_start_jvm = false;
@@ -350,9 +401,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<kenc::testworld::Process> baseline;
     int baseline_port = 0;
     const char* baseline_binary = std::getenv("KENC_PERF_BASELINE_PROXY");
-    const char* baseline_encrypts_env = std::getenv("KENC_PERF_BASELINE_ENCRYPTS");
-    const bool baseline_encrypts =
-        baseline_encrypts_env != nullptr && std::string(baseline_encrypts_env) == "1";
+    const bool baseline_encrypts = env_is_1("KENC_PERF_BASELINE_ENCRYPTS");
     if (baseline_binary != nullptr && *baseline_binary != '\0') {
       baseline_port = kenc::testworld::free_port_range(1);
       std::string yaml = baseline_encrypts ? stack.proxy_config(0) : config.str();
@@ -413,6 +462,10 @@ int main(int argc, char** argv) {
           cores - 1, cores - 2);
     }
 
+    std::printf("producer settings:");
+    for (const auto& [key, value] : props) std::printf(" %s=%s", key.c_str(), value.c_str());
+    std::printf("%s\n", produce_only ? " (produce runs only)" : "");
+
     // [size][mode] -> runs
     std::map<int, std::vector<Run>> produce[4], consume[4];
     std::map<int, std::vector<double>> added_per_record;
@@ -435,7 +488,7 @@ int main(int argc, char** argv) {
           po.topic = topic[m];
           po.num_records = records;
           po.record_size = size;
-          po.producer_props = {{"acks", "1"}, {"linger.ms", "5"}, {"batch.size", "65536"}};
+          po.producer_props = props;
           const ProcStat before = proc_stat_of(pid[m]);
           auto r = kenc::testworld::run_producer_perf(bootstrap[m], po);
           const ProcStat after = proc_stat_of(pid[m]);
@@ -480,7 +533,7 @@ int main(int argc, char** argv) {
             static_cast<unsigned long long>(plain.batches),
             static_cast<unsigned long long>(encrypted.bytes),
             static_cast<unsigned long long>(encrypted.batches), added);
-        for (int k = 0; k < modes; ++k) {
+        for (int k = 0; k < modes && !produce_only; ++k) {
           const int m = (round + k) % modes;
           kenc::testworld::ConsumerPerfOptions co;
           co.topic = topic[m];
@@ -547,6 +600,7 @@ int main(int argc, char** argv) {
         auto& table = dir == 0 ? produce : consume;
         for (int m = 0; m < modes; ++m) {
           const auto& runs = table[m][size];
+          if (runs.empty()) continue;  // consume runs skipped
           std::vector<double> rate, ratio, cpu_bound, p50, p99, p999, cpu;
           for (size_t i = 0; i < runs.size(); ++i) {
             const Run& direct = table[kDirect][size][i];
