@@ -34,16 +34,22 @@
 //
 // For experiments: KENC_PERF_SIZES=100 (or 1024) runs one record size only;
 // KENC_PERF_PRODUCER_PROPS="key=value,key=value" adds producer settings to (or overrides) the
-// defaults below, in every mode; KENC_PERF_PRODUCE_ONLY=1 skips the consume runs.
+// defaults below, in every mode; KENC_PERF_PRODUCE_ONLY=1 skips the consume runs;
+// KENC_PERF_BROKER_NICE=-5 runs the broker's threads at that nice value, ahead of the tools';
+// KENC_PERF_DELETE_TOPICS=1 deletes each round's topics at the end of the round, so that every
+// round starts with the same topics and log data on the broker.
 #include <dirent.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -197,17 +203,33 @@ class CpuSampler {
   std::thread thread_;
 };
 
-// Restricts every thread of `pid` (a running process) to `cores`.
-void pin_process(pid_t pid, const cpu_set_t& cores) {
+// Calls `apply(thread id)` for every thread of `pid` (a running process). Affinity and nice
+// values are per thread in Linux; threads started later inherit them from their creator.
+template <typename Apply>
+void for_each_thread(pid_t pid, Apply apply) {
   const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
   DIR* dir = opendir(tasks.c_str());
   if (dir == nullptr) throw std::runtime_error("cannot list " + tasks);
   while (dirent* entry = readdir(dir)) {
     if (entry->d_name[0] == '.') continue;
     // A thread that ended meanwhile is no error.
-    sched_setaffinity(static_cast<pid_t>(std::stol(entry->d_name)), sizeof cores, &cores);
+    apply(static_cast<pid_t>(std::stol(entry->d_name)));
   }
   closedir(dir);
+}
+
+// Restricts every thread of `pid` to `cores`.
+void pin_process(pid_t pid, const cpu_set_t& cores) {
+  for_each_thread(pid, [&](pid_t tid) { sched_setaffinity(tid, sizeof cores, &cores); });
+}
+
+// Sets the nice value of every thread of `pid` (a negative one needs root).
+void renice_process(pid_t pid, int nice) {
+  for_each_thread(pid, [&](pid_t tid) {
+    if (setpriority(PRIO_PROCESS, static_cast<id_t>(tid), nice) != 0 && errno != ESRCH) {
+      throw std::runtime_error("setpriority: " + std::string(std::strerror(errno)));
+    }
+  });
 }
 
 cpu_set_t cores_from_to(long first, long last) {
@@ -355,6 +377,7 @@ int main(int argc, char** argv) {
   const int workers = argc > 3 ? std::stoi(argv[3]) : 2;
   const bool proxy_own_core = env_is_1("KENC_PERF_PROXY_OWN_CORE");
   const bool produce_only = env_is_1("KENC_PERF_PRODUCE_ONLY");
+  const bool delete_topics = env_is_1("KENC_PERF_DELETE_TOPICS");
   const long cores = sysconf(_SC_NPROCESSORS_ONLN);
   if (proxy_own_core) {
     if (cores < 2) {
@@ -449,6 +472,8 @@ int main(int argc, char** argv) {
         if (p != 0) pin_process(p, last);
       }
     }
+    const char* broker_nice = std::getenv("KENC_PERF_BROKER_NICE");
+    if (broker_nice != nullptr) renice_process(broker_pid, std::stoi(broker_nice));
     CpuSampler sampler({pid[kPassthrough], pid[kEncrypt], pid[kBaseline], broker_pid});
 
     std::printf(
@@ -462,6 +487,7 @@ int main(int argc, char** argv) {
           cores - 1, cores - 2);
     }
 
+    if (broker_nice != nullptr) std::printf("broker threads at nice %s\n", broker_nice);
     std::printf("producer settings:");
     for (const auto& [key, value] : props) std::printf(" %s=%s", key.c_str(), value.c_str());
     std::printf("%s\n", produce_only ? " (produce runs only)" : "");
@@ -579,6 +605,9 @@ int main(int argc, char** argv) {
               r.records_per_fetch, run.cpu_seconds, after.minor_faults - before.minor_faults,
               cpu.describe().c_str(), run.machine_us_per_record);
           consume[m][size].push_back(run);
+        }
+        if (delete_topics) {
+          for (int m = 0; m < modes; ++m) cluster.delete_topic(topic[m]);
         }
       }
     }
