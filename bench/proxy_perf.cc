@@ -351,6 +351,7 @@ std::vector<int> record_sizes() {
     }
     sizes.push_back(size);
   }
+  if (sizes.empty()) throw std::invalid_argument("KENC_PERF_SIZES: no record size given");
   return sizes;
 }
 
