@@ -32,6 +32,12 @@
 // proxy as deployed, on hosts of its own, instead of taking CPU from the broker and the client.
 // The direct runs then have one core less than in the default layout, like the proxied ones.
 //
+// With KENC_PERF_CLIENT_OWN_CORE=1 the perf tools get the first core to themselves and the
+// servers (the broker, the key broker, the proxies) share the other cores, in every mode: the
+// client on a host of its own, as in a deployment, so that the extra bytes the broker receives,
+// stores and sends for encrypted records are not charged to the client's CPU. The proxies then
+// share their cores with the broker, so their CPU is charged to it instead.
+//
 // For experiments: KENC_PERF_SIZES=100 (or 1024) runs one record size only;
 // KENC_PERF_PRODUCER_PROPS="key=value,key=value" adds producer settings to (or overrides) the
 // defaults below, in every mode; KENC_PERF_PRODUCE_ONLY=1 skips the consume runs;
@@ -83,6 +89,30 @@ struct ProcStat {
   double cpu_seconds = 0;
   double minor_faults = 0;
 };
+
+// The CPU time of this process's waited-for children: a perf tool's JVM, read around its run
+// (the tool is the only child that ends during it), split into user and system time.
+struct ToolCpu {
+  double user_seconds = 0;
+  double system_seconds = 0;
+};
+
+ToolCpu children_cpu() {
+  rusage usage{};
+  getrusage(RUSAGE_CHILDREN, &usage);
+  const auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return {seconds(usage.ru_utime), seconds(usage.ru_stime)};
+}
+
+std::string describe_tool_cpu(const ToolCpu& before, const ToolCpu& after) {
+  char text[96];
+  std::snprintf(text, sizeof text, "tool CPU %.1f s user + %.1f s system",
+                after.user_seconds - before.user_seconds,
+                after.system_seconds - before.system_seconds);
+  return text;
+}
 
 ProcStat proc_stat_of(pid_t pid) {
   if (pid == 0) {
@@ -377,14 +407,30 @@ int main(int argc, char** argv) {
   const int rounds = argc > 2 ? std::stoi(argv[2]) : 3;
   const int workers = argc > 3 ? std::stoi(argv[3]) : 2;
   const bool proxy_own_core = env_is_1("KENC_PERF_PROXY_OWN_CORE");
+  const bool client_own_core = env_is_1("KENC_PERF_CLIENT_OWN_CORE");
   const bool produce_only = env_is_1("KENC_PERF_PRODUCE_ONLY");
   const bool delete_topics = env_is_1("KENC_PERF_DELETE_TOPICS");
   const long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  if (proxy_own_core) {
-    if (cores < 2) {
-      std::fprintf(stderr, "proxy_perf: KENC_PERF_PROXY_OWN_CORE needs at least 2 cores\n");
+  if (proxy_own_core && client_own_core) {
+    std::fprintf(stderr,
+                 "proxy_perf: KENC_PERF_PROXY_OWN_CORE and KENC_PERF_CLIENT_OWN_CORE are two "
+                 "different layouts; set one\n");
+    return 1;
+  }
+  if ((proxy_own_core || client_own_core) && cores < 2) {
+    std::fprintf(stderr, "proxy_perf: a core of its own for the %s needs at least 2 cores\n",
+                 proxy_own_core ? "proxy" : "client");
+    return 1;
+  }
+  if (client_own_core) {
+    // The servers start from here and inherit it; the tools are moved to core 0 below.
+    const cpu_set_t servers = cores_from_to(1, cores - 1);
+    if (sched_setaffinity(0, sizeof servers, &servers) != 0) {
+      std::perror("proxy_perf: sched_setaffinity");
       return 1;
     }
+  }
+  if (proxy_own_core) {
     // Set before anything starts: every process launched from here inherits it. The proxies
     // are moved to the last core once they run.
     const cpu_set_t others = cores_from_to(0, cores - 2);
@@ -473,6 +519,13 @@ int main(int argc, char** argv) {
         if (p != 0) pin_process(p, last);
       }
     }
+    if (client_own_core) {
+      // Every server runs now; the perf tools launched from here on inherit core 0.
+      const cpu_set_t first = cores_from_to(0, 0);
+      if (sched_setaffinity(0, sizeof first, &first) != 0) {
+        throw std::runtime_error(std::string("sched_setaffinity: ") + std::strerror(errno));
+      }
+    }
     const char* broker_nice = std::getenv("KENC_PERF_BROKER_NICE");
     if (broker_nice != nullptr) renice_process(broker_pid, std::stoi(broker_nice));
     CpuSampler sampler({pid[kPassthrough], pid[kEncrypt], pid[kBaseline], broker_pid});
@@ -486,6 +539,12 @@ int main(int argc, char** argv) {
           "layout: the proxies on core %ld alone; the broker, the key broker and the perf tools on "
           "cores 0-%ld (cpu-bound below is then not a ceiling: the cores are not shared)\n",
           cores - 1, cores - 2);
+    }
+    if (client_own_core) {
+      std::printf(
+          "layout: the perf tools on core 0 alone; the broker, the key broker and the proxies on "
+          "cores 1-%ld (cpu-bound below is then not a ceiling: the cores are not shared)\n",
+          cores - 1);
     }
 
     if (broker_nice != nullptr) std::printf("broker threads at nice %s\n", broker_nice);
@@ -517,7 +576,9 @@ int main(int argc, char** argv) {
           po.record_size = size;
           po.producer_props = props;
           const ProcStat before = proc_stat_of(pid[m]);
+          const ToolCpu tool_before = children_cpu();
           auto r = kenc::testworld::run_producer_perf(bootstrap[m], po);
+          const ToolCpu tool_after = children_cpu();
           const ProcStat after = proc_stat_of(pid[m]);
           // The tool measures from its first send to its last acknowledgement, just before it
           // exits.
@@ -538,10 +599,11 @@ int main(int argc, char** argv) {
           std::printf(
               "  %-9s produce %9.0f rec/s %7.2f MB/s  latency avg %6.1f p50 %4.0f p95 %4.0f "
               "p99 %4.0f p99.9 %4.0f ms  proxy CPU %.2f s, %.0f minor faults; %s; %.2f us of CPU "
-              "per record\n",
+              "per record; %s\n",
               kModeNames[m], r.records_per_sec, r.mb_per_sec, r.avg_latency_ms, r.p50_ms, r.p95_ms,
               r.p99_ms, r.p999_ms, run.cpu_seconds, after.minor_faults - before.minor_faults,
-              cpu.describe().c_str(), run.machine_us_per_record);
+              cpu.describe().c_str(), run.machine_us_per_record,
+              describe_tool_cpu(tool_before, tool_after).c_str());
           produce[m][size].push_back(run);
         }
         settle();
@@ -571,7 +633,9 @@ int main(int argc, char** argv) {
           const auto ahead_before = m == kEncrypt
                                         ? read_ahead_counts(stack.proxy(0).admin_get("/metrics"))
                                         : std::map<std::string, double>{};
+          const ToolCpu tool_before = children_cpu();
           auto r = kenc::testworld::run_consumer_perf(bootstrap[m], co);
+          const ToolCpu tool_after = children_cpu();
           const ProcStat after = proc_stat_of(pid[m]);
           if (m == kEncrypt) {
             std::printf("  %-9s fetch read-ahead:", kModeNames[m]);
@@ -600,11 +664,12 @@ int main(int argc, char** argv) {
           const auto cpu = sampler.window(consume_start, consume_end, pid[m], broker_pid);
           run.machine_us_per_record = machine_us_per_record(cpu, r.fetch_messages_per_sec);
           std::printf(
-              "  %-9s consume %9.0f rec/s %7.2f MB/s  %.0f fetches of %.0f records  proxy CPU "
-              "%.2f s, %.0f minor faults; %s; %.2f us of CPU per record\n",
+              "  %-9s consume %9.0f rec/s %7.2f MB/s  %.0f fetches of %.0f records, %.1f ms each  "
+              "proxy CPU %.2f s, %.0f minor faults; %s; %.2f us of CPU per record; %s\n",
               kModeNames[m], r.fetch_messages_per_sec, r.fetch_mb_per_sec, r.fetch_requests,
-              r.records_per_fetch, run.cpu_seconds, after.minor_faults - before.minor_faults,
-              cpu.describe().c_str(), run.machine_us_per_record);
+              r.records_per_fetch, r.fetch_latency_avg_ms, run.cpu_seconds,
+              after.minor_faults - before.minor_faults, cpu.describe().c_str(),
+              run.machine_us_per_record, describe_tool_cpu(tool_before, tool_after).c_str());
           consume[m][size].push_back(run);
         }
         if (delete_topics) {

@@ -129,6 +129,7 @@ std::optional<ConsumerPerfResult> parse_consumer_perf(const std::string& output)
       r.end_epoch_ms = local_time_to_epoch_ms(field.count("end.time") ? field["end.time"] : "");
       r.fetch_requests = client_metric(lines, "fetch-total");
       r.records_per_fetch = client_metric(lines, "records-per-request-avg");
+      r.fetch_latency_avg_ms = client_metric(lines, "fetch-latency-avg");
       r.output = output;
       return r;
     } catch (const std::exception&) {

@@ -56,6 +56,8 @@ struct ConsumerPerfResult {
   // With print_metrics: Fetch requests sent, and records per Fetch response (0 otherwise).
   double fetch_requests = 0;
   double records_per_fetch = 0;
+  // With print_metrics: the client's average time from sending a Fetch to its response, ms.
+  double fetch_latency_avg_ms = 0;
   std::string output;
 };
 
