@@ -42,8 +42,10 @@
 // KENC_PERF_PRODUCER_PROPS="key=value,key=value" adds producer settings to (or overrides) the
 // defaults below, in every mode; KENC_PERF_PRODUCE_ONLY=1 skips the consume runs;
 // KENC_PERF_BROKER_NICE=-5 runs the broker's threads at that nice value, ahead of the tools';
-// KENC_PERF_DELETE_TOPICS=1 deletes each round's topics at the end of the round, so that every
-// round starts with the same topics and log data on the broker.
+// KENC_PERF_DELETE_TOPICS=0 keeps each round's topics. By default they are deleted at the end
+// of their round, so that every round starts with the same topics and log data on the broker
+// and the rounds' logs do not fill the machine's memory (5 rounds of both sizes write about
+// 26 GB).
 #include <dirent.h>
 #include <sched.h>
 #include <sys/resource.h>
@@ -275,6 +277,31 @@ double load_average() {
   return load;
 }
 
+// The machine's TCP congestion control for new connections: every connection of a run, on
+// loopback, uses it, and it changes the figures (see docs/benchmarks.md).
+std::string tcp_congestion_control() {
+  std::string name = "unknown";
+  std::ifstream("/proc/sys/net/ipv4/tcp_congestion_control") >> name;
+  return name;
+}
+
+// TCP segments the machine has retransmitted since boot (RetransSegs in /proc/net/snmp). On
+// loopback nothing is lost, so each one is a spurious retransmission, and a stall with it.
+double tcp_retransmitted_segments() {
+  std::ifstream in("/proc/net/snmp");
+  std::string names;
+  std::string values;
+  while (std::getline(in, names) && std::getline(in, values)) {
+    if (names.rfind("Tcp:", 0) != 0) continue;
+    std::istringstream n(names);
+    std::istringstream v(values);
+    for (std::string name, value; n >> name && v >> value;) {
+      if (name == "RetransSegs") return std::stod(value);
+    }
+  }
+  return 0;
+}
+
 // Sizes of a topic's log segments: total bytes and record batches, from the batches' length
 // fields (base offset int64, batch length int32, then the batch).
 struct LogSize {
@@ -409,7 +436,8 @@ int main(int argc, char** argv) {
   const bool proxy_own_core = env_is_1("KENC_PERF_PROXY_OWN_CORE");
   const bool client_own_core = env_is_1("KENC_PERF_CLIENT_OWN_CORE");
   const bool produce_only = env_is_1("KENC_PERF_PRODUCE_ONLY");
-  const bool delete_topics = env_is_1("KENC_PERF_DELETE_TOPICS");
+  const char* keep_topics = std::getenv("KENC_PERF_DELETE_TOPICS");
+  const bool delete_topics = keep_topics == nullptr || std::string(keep_topics) != "0";
   const long cores = sysconf(_SC_NPROCESSORS_ONLN);
   if (proxy_own_core && client_own_core) {
     std::fprintf(stderr,
@@ -532,8 +560,9 @@ int main(int argc, char** argv) {
 
     std::printf(
         "proxy_perf: %ld records of 1 KiB / %ld of 100 B per run, %d rounds, %d proxy worker "
-        "thread(s), %ld cores, load average %.2f at start\n",
-        records_1k, records_1k * 5, rounds, workers, cores, load_average());
+        "thread(s), %ld cores, load average %.2f at start, TCP congestion control %s\n",
+        records_1k, records_1k * 5, rounds, workers, cores, load_average(),
+        tcp_congestion_control().c_str());
     if (proxy_own_core) {
       std::printf(
           "layout: the proxies on core %ld alone; the broker, the key broker and the perf tools on "
@@ -551,6 +580,7 @@ int main(int argc, char** argv) {
     std::printf("producer settings:");
     for (const auto& [key, value] : props) std::printf(" %s=%s", key.c_str(), value.c_str());
     std::printf("%s\n", produce_only ? " (produce runs only)" : "");
+    std::printf("each round's topics %s at its end\n", delete_topics ? "deleted" : "kept");
 
     // [size][mode] -> runs
     std::map<int, std::vector<Run>> produce[4], consume[4];
@@ -577,7 +607,9 @@ int main(int argc, char** argv) {
           po.producer_props = props;
           const ProcStat before = proc_stat_of(pid[m]);
           const ToolCpu tool_before = children_cpu();
+          const double retransmitted_before = tcp_retransmitted_segments();
           auto r = kenc::testworld::run_producer_perf(bootstrap[m], po);
+          const double retransmitted = tcp_retransmitted_segments() - retransmitted_before;
           const ToolCpu tool_after = children_cpu();
           const ProcStat after = proc_stat_of(pid[m]);
           // The tool measures from its first send to its last acknowledgement, just before it
@@ -599,11 +631,11 @@ int main(int argc, char** argv) {
           std::printf(
               "  %-9s produce %9.0f rec/s %7.2f MB/s  latency avg %6.1f p50 %4.0f p95 %4.0f "
               "p99 %4.0f p99.9 %4.0f ms  proxy CPU %.2f s, %.0f minor faults; %s; %.2f us of CPU "
-              "per record; %s\n",
+              "per record; %s; %.0f TCP segments retransmitted\n",
               kModeNames[m], r.records_per_sec, r.mb_per_sec, r.avg_latency_ms, r.p50_ms, r.p95_ms,
               r.p99_ms, r.p999_ms, run.cpu_seconds, after.minor_faults - before.minor_faults,
               cpu.describe().c_str(), run.machine_us_per_record,
-              describe_tool_cpu(tool_before, tool_after).c_str());
+              describe_tool_cpu(tool_before, tool_after).c_str(), retransmitted);
           produce[m][size].push_back(run);
         }
         settle();
@@ -634,7 +666,9 @@ int main(int argc, char** argv) {
                                         ? read_ahead_counts(stack.proxy(0).admin_get("/metrics"))
                                         : std::map<std::string, double>{};
           const ToolCpu tool_before = children_cpu();
+          const double retransmitted_before = tcp_retransmitted_segments();
           auto r = kenc::testworld::run_consumer_perf(bootstrap[m], co);
+          const double retransmitted = tcp_retransmitted_segments() - retransmitted_before;
           const ToolCpu tool_after = children_cpu();
           const ProcStat after = proc_stat_of(pid[m]);
           if (m == kEncrypt) {
@@ -665,11 +699,13 @@ int main(int argc, char** argv) {
           run.machine_us_per_record = machine_us_per_record(cpu, r.fetch_messages_per_sec);
           std::printf(
               "  %-9s consume %9.0f rec/s %7.2f MB/s  %.0f fetches of %.0f records, %.1f ms each  "
-              "proxy CPU %.2f s, %.0f minor faults; %s; %.2f us of CPU per record; %s\n",
+              "proxy CPU %.2f s, %.0f minor faults; %s; %.2f us of CPU per record; %s; %.0f TCP "
+              "segments retransmitted\n",
               kModeNames[m], r.fetch_messages_per_sec, r.fetch_mb_per_sec, r.fetch_requests,
               r.records_per_fetch, r.fetch_latency_avg_ms, run.cpu_seconds,
               after.minor_faults - before.minor_faults, cpu.describe().c_str(),
-              run.machine_us_per_record, describe_tool_cpu(tool_before, tool_after).c_str());
+              run.machine_us_per_record, describe_tool_cpu(tool_before, tool_after).c_str(),
+              retransmitted);
           consume[m][size].push_back(run);
         }
         if (delete_topics) {
