@@ -42,10 +42,11 @@
 // KENC_PERF_PRODUCER_PROPS="key=value,key=value" adds producer settings to (or overrides) the
 // defaults below, in every mode; KENC_PERF_PRODUCE_ONLY=1 skips the consume runs;
 // KENC_PERF_BROKER_NICE=-5 runs the broker's threads at that nice value, ahead of the tools';
-// KENC_PERF_DELETE_TOPICS=0 keeps each round's topics. By default they are deleted at the end
-// of their round, so that every round starts with the same topics and log data on the broker
-// and the rounds' logs do not fill the machine's memory (5 rounds of both sizes write about
-// 26 GB).
+// KENC_PERF_ENCRYPTION_YAML="fetch_read_ahead: false" adds keys to the encrypting proxy's
+// `encryption:` block (one per line). KENC_PERF_DELETE_TOPICS=0 keeps each round's topics; by
+// default they are deleted at the end of their round, so that every round starts with the same
+// topics and log data on the broker and the rounds' logs do not fill the machine's memory (5
+// rounds of both sizes write about 26 GB).
 #include <dirent.h>
 #include <sched.h>
 #include <sys/resource.h>
@@ -477,6 +478,8 @@ int main(int argc, char** argv) {
     options.proxy_worker_threads = workers;
     options.topics_yaml = std::string("rules:\n  - prefix: \"enc-\"\n    kek: \"") + kKek +
                           "\"\nunmatched_topic: reject\nunresolved_kek: reject\n";
+    const char* encryption_yaml = std::getenv("KENC_PERF_ENCRYPTION_YAML");
+    if (encryption_yaml != nullptr) options.extra_encryption_yaml = encryption_yaml;
     EncryptionStack stack(options);
     auto& cluster = stack.kafka();
 
@@ -581,6 +584,9 @@ int main(int argc, char** argv) {
     for (const auto& [key, value] : props) std::printf(" %s=%s", key.c_str(), value.c_str());
     std::printf("%s\n", produce_only ? " (produce runs only)" : "");
     std::printf("each round's topics %s at its end\n", delete_topics ? "deleted" : "kept");
+    if (encryption_yaml != nullptr) {
+      std::printf("added to the encrypting proxy's encryption block: %s\n", encryption_yaml);
+    }
 
     // [size][mode] -> runs
     std::map<int, std::vector<Run>> produce[4], consume[4];
