@@ -93,30 +93,6 @@ struct ProcStat {
   double minor_faults = 0;
 };
 
-// The CPU time of this process's waited-for children: a perf tool's JVM, read around its run
-// (the tool is the only child that ends during it), split into user and system time.
-struct ToolCpu {
-  double user_seconds = 0;
-  double system_seconds = 0;
-};
-
-ToolCpu children_cpu() {
-  rusage usage{};
-  getrusage(RUSAGE_CHILDREN, &usage);
-  const auto seconds = [](const timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-  };
-  return {seconds(usage.ru_utime), seconds(usage.ru_stime)};
-}
-
-std::string describe_tool_cpu(const ToolCpu& before, const ToolCpu& after) {
-  char text[96];
-  std::snprintf(text, sizeof text, "tool CPU %.1f s user + %.1f s system",
-                after.user_seconds - before.user_seconds,
-                after.system_seconds - before.system_seconds);
-  return text;
-}
-
 ProcStat proc_stat_of(pid_t pid) {
   if (pid == 0) {
     return {};
@@ -303,6 +279,36 @@ double tcp_retransmitted_segments() {
   return 0;
 }
 
+// What a perf tool run cost outside the proxy: the CPU time of this process's waited-for
+// children (the tool's JVM is the only child that ends during its run), split into user and
+// system time, and the TCP segments the machine retransmitted meanwhile.
+struct ToolSnapshot {
+  double user_seconds = 0;
+  double system_seconds = 0;
+  double retransmitted_segments = 0;
+
+  static ToolSnapshot now() {
+    rusage usage{};
+    getrusage(RUSAGE_CHILDREN, &usage);
+    const auto seconds = [](const timeval& t) {
+      return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+    };
+    return {seconds(usage.ru_utime), seconds(usage.ru_stime), tcp_retransmitted_segments()};
+  }
+};
+
+// "tool CPU 4.1 s user + 0.3 s system; 12 TCP segments retransmitted"
+std::string describe_tool_run(const ToolSnapshot& before, const ToolSnapshot& after) {
+  char text[128];
+  std::snprintf(text, sizeof text,
+                "tool CPU %.1f s user + %.1f s system; "
+                "%.0f TCP segments retransmitted",
+                after.user_seconds - before.user_seconds,
+                after.system_seconds - before.system_seconds,
+                after.retransmitted_segments - before.retransmitted_segments);
+  return text;
+}
+
 // Sizes of a topic's log segments: total bytes and record batches, from the batches' length
 // fields (base offset int64, batch length int32, then the batch).
 struct LogSize {
@@ -437,8 +443,8 @@ int main(int argc, char** argv) {
   const bool proxy_own_core = env_is_1("KENC_PERF_PROXY_OWN_CORE");
   const bool client_own_core = env_is_1("KENC_PERF_CLIENT_OWN_CORE");
   const bool produce_only = env_is_1("KENC_PERF_PRODUCE_ONLY");
-  const char* keep_topics = std::getenv("KENC_PERF_DELETE_TOPICS");
-  const bool delete_topics = keep_topics == nullptr || std::string(keep_topics) != "0";
+  const char* delete_topics_env = std::getenv("KENC_PERF_DELETE_TOPICS");
+  const bool delete_topics = delete_topics_env == nullptr || std::string(delete_topics_env) != "0";
   const long cores = sysconf(_SC_NPROCESSORS_ONLN);
   if (proxy_own_core && client_own_core) {
     std::fprintf(stderr,
@@ -612,11 +618,9 @@ int main(int argc, char** argv) {
           po.record_size = size;
           po.producer_props = props;
           const ProcStat before = proc_stat_of(pid[m]);
-          const ToolCpu tool_before = children_cpu();
-          const double retransmitted_before = tcp_retransmitted_segments();
+          const ToolSnapshot tool_before = ToolSnapshot::now();
           auto r = kenc::testworld::run_producer_perf(bootstrap[m], po);
-          const double retransmitted = tcp_retransmitted_segments() - retransmitted_before;
-          const ToolCpu tool_after = children_cpu();
+          const ToolSnapshot tool_after = ToolSnapshot::now();
           const ProcStat after = proc_stat_of(pid[m]);
           // The tool measures from its first send to its last acknowledgement, just before it
           // exits.
@@ -637,11 +641,11 @@ int main(int argc, char** argv) {
           std::printf(
               "  %-9s produce %9.0f rec/s %7.2f MB/s  latency avg %6.1f p50 %4.0f p95 %4.0f "
               "p99 %4.0f p99.9 %4.0f ms  proxy CPU %.2f s, %.0f minor faults; %s; %.2f us of CPU "
-              "per record; %s; %.0f TCP segments retransmitted\n",
+              "per record; %s\n",
               kModeNames[m], r.records_per_sec, r.mb_per_sec, r.avg_latency_ms, r.p50_ms, r.p95_ms,
               r.p99_ms, r.p999_ms, run.cpu_seconds, after.minor_faults - before.minor_faults,
               cpu.describe().c_str(), run.machine_us_per_record,
-              describe_tool_cpu(tool_before, tool_after).c_str(), retransmitted);
+              describe_tool_run(tool_before, tool_after).c_str());
           produce[m][size].push_back(run);
         }
         settle();
@@ -671,11 +675,9 @@ int main(int argc, char** argv) {
           const auto ahead_before = m == kEncrypt
                                         ? read_ahead_counts(stack.proxy(0).admin_get("/metrics"))
                                         : std::map<std::string, double>{};
-          const ToolCpu tool_before = children_cpu();
-          const double retransmitted_before = tcp_retransmitted_segments();
+          const ToolSnapshot tool_before = ToolSnapshot::now();
           auto r = kenc::testworld::run_consumer_perf(bootstrap[m], co);
-          const double retransmitted = tcp_retransmitted_segments() - retransmitted_before;
-          const ToolCpu tool_after = children_cpu();
+          const ToolSnapshot tool_after = ToolSnapshot::now();
           const ProcStat after = proc_stat_of(pid[m]);
           if (m == kEncrypt) {
             std::printf("  %-9s fetch read-ahead:", kModeNames[m]);
@@ -705,13 +707,11 @@ int main(int argc, char** argv) {
           run.machine_us_per_record = machine_us_per_record(cpu, r.fetch_messages_per_sec);
           std::printf(
               "  %-9s consume %9.0f rec/s %7.2f MB/s  %.0f fetches of %.0f records, %.1f ms each  "
-              "proxy CPU %.2f s, %.0f minor faults; %s; %.2f us of CPU per record; %s; %.0f TCP "
-              "segments retransmitted\n",
+              "proxy CPU %.2f s, %.0f minor faults; %s; %.2f us of CPU per record; %s\n",
               kModeNames[m], r.fetch_messages_per_sec, r.fetch_mb_per_sec, r.fetch_requests,
               r.records_per_fetch, r.fetch_latency_avg_ms, run.cpu_seconds,
               after.minor_faults - before.minor_faults, cpu.describe().c_str(),
-              run.machine_us_per_record, describe_tool_cpu(tool_before, tool_after).c_str(),
-              retransmitted);
+              run.machine_us_per_record, describe_tool_run(tool_before, tool_after).c_str());
           consume[m][size].push_back(run);
         }
         if (delete_topics) {

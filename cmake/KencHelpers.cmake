@@ -25,8 +25,8 @@ endfunction()
 
 # kenc_test_code(<target>)
 # Test code (the test binaries and the test world's libraries) is compiled with -Og in the
-# optimized build types: it compiles in a little over half the time of -O2, which is most of a
-# clean build's time, and still runs fast enough for its tests. The code under test, kenc's own
+# optimized build types: it compiles in 50-70% of the time of -O2, and test code is most of a
+# clean build's compile time; it still runs fast enough for its tests. The code under test, kenc's own
 # libraries and daemons, keeps the build type's optimization.
 function(kenc_test_code target)
   target_compile_options(${target} PRIVATE $<$<CONFIG:RelWithDebInfo,Release,MinSizeRel>:-Og>)
